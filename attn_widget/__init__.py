@@ -1,0 +1,39 @@
+"""attn-widget: see inside transformers from a notebook.
+
+Attention head/model/neuron views as an anywidget (binary transport, canvas drawing, offline),
+BertViz-compatible ``head_view``/``model_view``, and a TensorBoard runs sidebar for JupyterLab.
+"""
+
+from .extract import AttentionResult, extract_attention, from_model
+from .inputs import AttentionInputError
+from .quantize import quantize_attention
+from .views import head_view, model_view
+from .widget import AttentionWidget
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AttentionInputError",
+    "AttentionResult",
+    "AttentionWidget",
+    "extract_attention",
+    "from_model",
+    "head_view",
+    "model_view",
+    "quantize_attention",
+]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "attn-widget"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "attn_widget"}]
+
+
+def _load_jupyter_server_extension(server_app) -> None:
+    """Register the REST handlers under ``{base_url}attn-widget/`` (imports nothing heavy)."""
+    from .server import load_handlers
+
+    load_handlers(server_app)

@@ -1,0 +1,150 @@
+"""Pull attention out of Hugging Face ``transformers`` models (torch is imported lazily)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .inputs import SDPA_HINT, AttentionInputError, to_attention_array
+
+
+@dataclass
+class AttentionResult:
+    """Attention of one input, as numpy float32 ``(layers, heads, query, key)``.
+
+    For encoder-decoder models ``attention``/``tokens`` are the encoder's, and ``encoder_*``,
+    ``decoder_*`` and ``cross_attention`` (decoder queries × encoder keys) are filled in.
+    """
+
+    tokens: list[str]
+    attention: np.ndarray
+    sentence_b_start: int | None = None
+    encoder_tokens: list[str] | None = None
+    decoder_tokens: list[str] | None = None
+    encoder_attention: np.ndarray | None = None
+    decoder_attention: np.ndarray | None = None
+    cross_attention: np.ndarray | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_encoder_decoder(self) -> bool:
+        return self.cross_attention is not None
+
+    def widget_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :class:`~attn_widget.AttentionWidget` showing this result."""
+        if self.is_encoder_decoder:
+            return dict(
+                encoder_attention=self.encoder_attention, decoder_attention=self.decoder_attention,
+                cross_attention=self.cross_attention, encoder_tokens=self.encoder_tokens,
+                decoder_tokens=self.decoder_tokens,
+            )
+        return dict(attention=self.attention, tokens=self.tokens, sentence_b_start=self.sentence_b_start)
+
+
+@contextlib.contextmanager
+def eager_attention(model: Any) -> Iterator[None]:
+    """Run ``model`` with eager attention (which returns weights) and in eval mode, then restore both.
+
+    transformers ≥ 4.48 defaults to ``sdpa``, whose kernels never materialise the weights: with
+    ``output_attentions=True`` transformers 5 then returns ``attentions == ()``.
+    """
+    config = model.config
+    previous = getattr(config, "_attn_implementation", None)
+    was_training = model.training
+    switch = previous not in (None, "eager")
+    if switch:
+        if hasattr(model, "set_attn_implementation"):
+            model.set_attn_implementation("eager")
+        else:  # transformers 4.x before set_attn_implementation
+            config._attn_implementation = "eager"
+    model.eval()
+    try:
+        yield
+    finally:
+        if switch:
+            if hasattr(model, "set_attn_implementation"):
+                model.set_attn_implementation(previous)
+            else:
+                config._attn_implementation = previous
+        model.train(was_training)
+
+
+def _encode(tokenizer: Any, text: str, text_pair: str | None) -> Any:
+    return tokenizer(text, text_pair, return_tensors="pt") if text_pair is not None else tokenizer(text, return_tensors="pt")
+
+
+def _sentence_b_start(encoding: Any) -> int | None:
+    if "token_type_ids" in encoding:
+        ids = encoding["token_type_ids"][0].tolist()
+        if 1 in ids:
+            return ids.index(1)
+    with contextlib.suppress(Exception):  # slow tokenizers have no sequence_ids
+        seq = encoding.sequence_ids(0)
+        if 1 in seq:
+            return seq.index(1)
+    return None
+
+
+def extract_attention(
+    model: Any,
+    tokenizer: Any,
+    text: str,
+    text_pair: str | None = None,
+    *,
+    decoder_text: str | None = None,
+) -> AttentionResult:
+    """Run ``model`` on ``text`` (and ``text_pair``) and return its attention.
+
+    Works on models loaded with the default ``sdpa`` attention: the call switches to eager and
+    restores the model afterwards. For encoder-decoder models the decoder reads ``decoder_text``
+    (default: ``text_pair``, else ``text``), tokenized with the same tokenizer.
+    """
+    import torch
+
+    device = next(model.parameters()).device
+    is_enc_dec = bool(getattr(model.config, "is_encoder_decoder", False))
+    enc = _encode(tokenizer, text, None if is_enc_dec else text_pair)
+    inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "token_type_ids", "attention_mask")}
+    if is_enc_dec:
+        dec_ids = tokenizer(decoder_text or text_pair or text, return_tensors="pt")["input_ids"].to(device)
+        inputs["decoder_input_ids"] = dec_ids
+    with eager_attention(model), torch.no_grad():
+        out = model(**inputs, output_attentions=True, return_dict=True)
+
+    def convert(ids: Any) -> list[str]:
+        return list(tokenizer.convert_ids_to_tokens(ids[0].tolist()))
+
+    if is_enc_dec:
+        parts = {name: getattr(out, name, None) for name in ("encoder_attentions", "decoder_attentions", "cross_attentions")}
+        for name, value in parts.items():
+            if not value:
+                raise AttentionInputError(f"{type(model).__name__} returned no {name}. {SDPA_HINT}")
+        encoder = to_attention_array(parts["encoder_attentions"], name="encoder_attentions")
+        enc_tokens, dec_tokens = convert(inputs["input_ids"]), convert(inputs["decoder_input_ids"])
+        return AttentionResult(
+            tokens=enc_tokens, attention=encoder, encoder_tokens=enc_tokens, decoder_tokens=dec_tokens,
+            encoder_attention=encoder,
+            decoder_attention=to_attention_array(parts["decoder_attentions"], name="decoder_attentions"),
+            cross_attention=to_attention_array(parts["cross_attentions"], name="cross_attentions"),
+        )
+    if not getattr(out, "attentions", None):
+        raise AttentionInputError(f"{type(model).__name__} returned no attentions. {SDPA_HINT}")
+    return AttentionResult(
+        tokens=convert(inputs["input_ids"]),
+        attention=to_attention_array(out.attentions, name="attentions"),
+        sentence_b_start=_sentence_b_start(enc) if text_pair is not None else None,
+    )
+
+
+def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **widget_options: Any):
+    """Extract attention from ``model`` on ``text`` and return an :class:`~attn_widget.AttentionWidget`."""
+    from .widget import AttentionWidget
+
+    extract_keys = {"decoder_text"}
+    result = extract_attention(model, tokenizer, text, text_pair,
+                               **{k: widget_options.pop(k) for k in extract_keys & widget_options.keys()})
+    return AttentionWidget(**result.widget_kwargs(), **widget_options)

@@ -1,0 +1,211 @@
+"""``AttentionWidget``: attention of a transformer, drawn on canvas in the notebook."""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Sequence
+from typing import Any
+
+import anywidget
+import numpy as np
+import traitlets as t
+
+from .inputs import AttentionInputError, check_tokens, prettify_tokens as _prettify, to_attention_array
+from .quantize import quantize_attention
+
+STATIC = pathlib.Path(__file__).parent / "static"
+
+#: The attention blocks a widget can hold: one self-attention tensor, or the three of an encoder-decoder.
+KINDS = ("self", "encoder", "decoder", "cross")
+FILTERS = ("all", "aa", "bb", "ab", "ba", "encoder", "decoder", "cross")
+
+
+class AttentionWidget(anywidget.AnyWidget):
+    """Head, model and neuron views of transformer attention.
+
+    Attention tensors travel to the browser as binary buffers (see :mod:`attn_widget.quantize`),
+    one per layer, in ``attention_data``; everything else is small JSON. Selection is two-way:
+    clicks in the browser update ``layer``/``heads``/``view`` here, and setting them here redraws.
+    """
+
+    _esm = STATIC / "widget.js"
+    _css = STATIC / "widget.css"
+
+    # --- data (set once, by the constructor) ---
+    tokens = t.List(t.Unicode(), help="Tokens of the (encoder) input, one per key position.").tag(sync=True)
+    decoder_tokens = t.List(t.Unicode(), help="Decoder tokens of an encoder-decoder model; else empty.").tag(sync=True)
+    sentence_b_start = t.Int(None, allow_none=True, help="Index of the first token of sentence B, if a pair.").tag(sync=True)
+    attention_data = t.Dict(
+        help="{kind: {shape: [layers, heads, query, key], dtype, scale: (layers, heads), layers: [bytes]}}; "
+        "kind is 'self', or 'encoder'/'decoder'/'cross'."
+    ).tag(sync=True)
+    layer_numbers = t.List(t.Int(), help="Model layer number of each stored layer (include_layers).").tag(sync=True)
+
+    # --- view state (two-way) ---
+    view = t.Enum(("head", "model", "neuron"), "head", help="Which view is shown.").tag(sync=True)
+    layer = t.Int(0, help="Model layer number shown in the head view (one of layer_numbers).").tag(sync=True)
+    heads = t.List(t.Int(), help="Heads selected in the head view (empty: none).").tag(sync=True)
+    include_heads = t.List(t.Int(), help="Heads shown in the model view (empty: all).").tag(sync=True)
+    attention_filter = t.Enum(FILTERS, "all", help="Which block of a sentence pair or encoder-decoder is shown.").tag(sync=True)
+    mode = t.Enum(("auto", "lines", "heatmap"), "auto", help="Head view drawing: lines, heatmap, or auto (heatmap above 96 tokens).").tag(sync=True)
+    theme = t.Enum(("auto", "light", "dark"), "auto", help="'auto' follows JupyterLab's light/dark theme.").tag(sync=True)
+
+    def __init__(
+        self,
+        attention: Any = None,
+        tokens: Sequence[str] | None = None,
+        *,
+        sentence_b_start: int | None = None,
+        encoder_attention: Any = None,
+        decoder_attention: Any = None,
+        cross_attention: Any = None,
+        encoder_tokens: Sequence[str] | None = None,
+        decoder_tokens: Sequence[str] | None = None,
+        include_layers: Sequence[int] | None = None,
+        batch_index: int = 0,
+        attention_mask: Any = None,
+        decoder_attention_mask: Any = None,
+        prettify_tokens: bool = False,
+        encoding: str = "uint8",
+        **traits: Any,
+    ) -> None:
+        """Build the widget from attention tensors.
+
+        ``attention``: self-attention as transformers returns it (tuple of per-layer
+        ``(batch, heads, query, key)``), or an array ``(layers, [batch,] heads, query, key)``.
+        For encoder-decoder models pass ``encoder_attention``/``decoder_attention``/``cross_attention``
+        with ``encoder_tokens``/``decoder_tokens`` instead. ``attention_mask`` (and
+        ``decoder_attention_mask``) remove padding; ``encoding`` is ``"uint8"`` or ``"float16"``.
+        """
+        blocks, tok, dec_tok = _collect_blocks(
+            attention, tokens, encoder_attention, decoder_attention, cross_attention,
+            encoder_tokens, decoder_tokens, batch_index, attention_mask, decoder_attention_mask,
+        )
+        n_layers, n_heads = next(iter(blocks.values())).shape[:2]
+        layer_numbers = list(range(n_layers))
+        if include_layers is not None:
+            layer_numbers = _check_indices(include_layers, n_layers, "include_layers", "layer")
+            blocks = {k: a[layer_numbers] for k, a in blocks.items()}
+        if prettify_tokens:
+            tok, dec_tok = _prettify(tok), _prettify(dec_tok)
+        if sentence_b_start is not None and not 0 <= sentence_b_start <= len(tok):
+            raise AttentionInputError(f"sentence_b_start={sentence_b_start} is outside the {len(tok)} tokens")
+        traits.setdefault("layer", layer_numbers[0])
+        traits.setdefault("heads", list(range(n_heads)))
+        if "encoder" in blocks:
+            traits.setdefault("attention_filter", "encoder")
+        super().__init__(
+            tokens=tok,
+            decoder_tokens=dec_tok,
+            sentence_b_start=sentence_b_start,
+            layer_numbers=layer_numbers,
+            attention_data={k: quantize_attention(a, encoding).to_state() for k, a in blocks.items()},
+            **traits,
+        )
+
+    @property
+    def num_layers(self) -> int:
+        return len(self.layer_numbers)
+
+    @property
+    def num_heads(self) -> int:
+        return next(iter(self.attention_data.values()))["shape"][1]
+
+    @t.validate("layer")
+    def _valid_layer(self, proposal: dict) -> int:
+        if self.layer_numbers and proposal["value"] not in self.layer_numbers:
+            raise t.TraitError(f"layer {proposal['value']} is not shown; choose one of {self.layer_numbers}")
+        return proposal["value"]
+
+    @t.validate("heads", "include_heads")
+    def _valid_heads(self, proposal: dict) -> list[int]:
+        if self.attention_data:
+            _check_indices(proposal["value"], self.num_heads, proposal["trait"].name, "head")
+        return sorted(set(proposal["value"]))
+
+    def to_html(self, title: str = "attn-widget") -> str:
+        """One self-contained HTML page (renderer and data inline) that works offline."""
+        from .export import widget_html
+
+        return widget_html([self], title=title)
+
+    def save_html(self, path: str | pathlib.Path, title: str = "attn-widget") -> pathlib.Path:
+        """Write :meth:`to_html` to ``path`` and return the path."""
+        path = pathlib.Path(path)
+        path.write_text(self.to_html(title=title), encoding="utf-8")
+        return path
+
+
+def _check_indices(values: Sequence[int], count: int, name: str, what: str) -> list[int]:
+    values = [int(v) for v in values]
+    bad = [v for v in values if not 0 <= v < count]
+    if bad:
+        raise AttentionInputError(f"{name} has {what} {bad[0]}, but the model has {count} {what}s (0..{count - 1})")
+    return values
+
+
+def _collect_blocks(
+    attention, tokens, encoder_attention, decoder_attention, cross_attention,
+    encoder_tokens, decoder_tokens, batch_index, attention_mask, decoder_attention_mask,
+) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
+    """Validate inputs and return ({kind: (layers, heads, query, key)}, tokens, decoder tokens)."""
+    enc_dec = any(a is not None for a in (encoder_attention, decoder_attention, cross_attention))
+    if enc_dec and attention is not None:
+        raise AttentionInputError("pass either attention (self-attention) or encoder/decoder/cross attention, not both")
+    if not enc_dec:
+        if attention is None:
+            raise AttentionInputError("no attention given: pass attention=, or encoder_attention=/decoder_attention=/cross_attention=")
+        a = to_attention_array(attention, batch_index=batch_index, query_mask=attention_mask, key_mask=attention_mask)
+        if a.shape[2] != a.shape[3]:
+            raise AttentionInputError(
+                f"self-attention must be square (query == key), got {a.shape[2]} × {a.shape[3]}; "
+                "for cross attention pass cross_attention= with encoder_tokens and decoder_tokens"
+            )
+        tokens = _unpad_tokens(tokens, attention_mask, batch_index, a.shape[3])
+        return {"self": a}, check_tokens(tokens, a.shape[3], "key"), []
+
+    blocks: dict[str, np.ndarray] = {}
+    enc_tok = dec_tok = None
+    if encoder_attention is not None:
+        blocks["encoder"] = to_attention_array(
+            encoder_attention, name="encoder_attention", batch_index=batch_index,
+            query_mask=attention_mask, key_mask=attention_mask,
+        )
+        encoder_tokens = _unpad_tokens(encoder_tokens or tokens, attention_mask, batch_index, blocks["encoder"].shape[3])
+        enc_tok = check_tokens(encoder_tokens, blocks["encoder"].shape[3], "encoder key", "encoder_tokens")
+    if decoder_attention is not None:
+        blocks["decoder"] = to_attention_array(
+            decoder_attention, name="decoder_attention", batch_index=batch_index,
+            query_mask=decoder_attention_mask, key_mask=decoder_attention_mask,
+        )
+        decoder_tokens = _unpad_tokens(decoder_tokens, decoder_attention_mask, batch_index, blocks["decoder"].shape[3])
+        dec_tok = check_tokens(decoder_tokens, blocks["decoder"].shape[3], "decoder key", "decoder_tokens")
+    if cross_attention is not None:
+        blocks["cross"] = c = to_attention_array(
+            cross_attention, name="cross_attention", batch_index=batch_index,
+            query_mask=decoder_attention_mask, key_mask=attention_mask,
+        )
+        if enc_tok is None:
+            enc_tok = check_tokens(_unpad_tokens(encoder_tokens or tokens, attention_mask, batch_index, c.shape[3]),
+                                   c.shape[3], "cross-attention key (encoder)", "encoder_tokens")
+        if dec_tok is None:
+            dec_tok = check_tokens(_unpad_tokens(decoder_tokens, decoder_attention_mask, batch_index, c.shape[2]),
+                                   c.shape[2], "cross-attention query (decoder)", "decoder_tokens")
+        check_tokens(enc_tok, c.shape[3], "cross-attention key (encoder)", "encoder_tokens")
+        check_tokens(dec_tok, c.shape[2], "cross-attention query (decoder)", "decoder_tokens")
+    shapes = {k: a.shape[:2] for k, a in blocks.items()}
+    if len(set(shapes.values())) > 1:
+        raise AttentionInputError(f"encoder/decoder/cross attention differ in (layers, heads): {shapes}")
+    return blocks, enc_tok or [], dec_tok or []
+
+
+def _unpad_tokens(tokens, mask, batch_index: int, length: int):
+    """Drop tokens at padding positions when tokens still include them (len(tokens) == mask length)."""
+    if tokens is None or mask is None or len(tokens) == length:
+        return tokens
+    m = np.asarray(mask.detach().cpu() if hasattr(mask, "detach") else mask)
+    if m.ndim == 2:
+        m = m[batch_index]
+    if len(tokens) == m.shape[0]:
+        return [tok for tok, keep in zip(tokens, m) if keep]
+    return tokens
