@@ -1,0 +1,75 @@
+"""Shared end-to-end fixtures: a real JupyterLab server (``lab``) and offline Chromium (``browser``,
+``page``). Tests open the app with ``from lab import open_lab``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lab import LabServer, is_local
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
+
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    server = LabServer(tmp_path_factory.mktemp("lab"))
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh context and page that may only talk to 127.0.0.1/localhost; any other request is
+    aborted and fails the test at teardown."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    blocked: list[str] = []
+
+    def guard(route):
+        if is_local(route.request.url) or route.request.url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()
+    assert not blocked, f"page tried to leave the machine: {blocked}"
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On failure: attach the server log and save a screenshot of the page under test-results/."""
+    report = yield
+    if report.failed:
+        server = item.funcargs.get("lab")
+        if isinstance(server, LabServer):
+            report.sections.append(("jupyter lab log", server.log()[-20_000:]))
+        page = item.funcargs.get("page")
+        if page is not None and not page.is_closed():
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / f"{item.name}.png"
+            page.screenshot(path=shot, full_page=True)
+            report.sections.append(("screenshot", str(shot)))
+    return report
