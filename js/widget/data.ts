@@ -1,0 +1,92 @@
+/**
+ * Decoding of the attention buffers synced from Python (see attn_widget/quantize.py).
+ *
+ * uint8: weight ≈ byte × scale[layer][head] / 255. float16: little-endian halves, scale 1.
+ */
+
+export type Kind = 'self' | 'encoder' | 'decoder' | 'cross';
+
+/** One block as synced: shape (layers, heads, query, key), one buffer per layer. */
+export interface BlockState {
+  shape: [number, number, number, number];
+  dtype: 'uint8' | 'float16';
+  scale: number[][];
+  layers: (DataView | ArrayBuffer | Uint8Array)[];
+}
+
+/** A decoded block: per-layer values plus per-(layer, head) multipliers. */
+export interface AttentionBlock {
+  layers: number;
+  heads: number;
+  queries: number;
+  keys: number;
+  /** values[layer] has heads × queries × keys entries, C order. */
+  values: (Uint8Array | Float32Array)[];
+  /** weight = values[layer][i] × mul[layer × heads + head]. */
+  mul: Float32Array;
+}
+
+export function toBytes(buf: DataView | ArrayBuffer | Uint8Array): Uint8Array {
+  if (buf instanceof Uint8Array) return buf;
+  if (buf instanceof ArrayBuffer) return new Uint8Array(buf);
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+/** IEEE 754 half → float. */
+export function halfToFloat(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
+function decodeFloat16(bytes: Uint8Array): Float32Array {
+  const n = bytes.length >> 1;
+  const out = new Float32Array(n);
+  const table = halfTable();
+  for (let i = 0; i < n; i++) out[i] = table[bytes[2 * i] | (bytes[2 * i + 1] << 8)];
+  return out;
+}
+
+let HALF_TABLE: Float32Array | null = null;
+function halfTable(): Float32Array {
+  if (!HALF_TABLE) {
+    HALF_TABLE = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) HALF_TABLE[h] = halfToFloat(h);
+  }
+  return HALF_TABLE;
+}
+
+export function decodeBlock(state: BlockState): AttentionBlock {
+  const [layers, heads, queries, keys] = state.shape;
+  const size = heads * queries * keys;
+  const mul = new Float32Array(layers * heads).fill(1);
+  const values = state.layers.map((buf, l) => {
+    const bytes = toBytes(buf);
+    const v = state.dtype === 'float16' ? decodeFloat16(bytes) : bytes;
+    if (v.length !== size) {
+      throw new Error(`attention layer ${l}: expected ${size} values, got ${v.length}`);
+    }
+    return v;
+  });
+  if (state.dtype === 'uint8') {
+    for (let l = 0; l < layers; l++) {
+      for (let h = 0; h < heads; h++) mul[l * heads + h] = state.scale[l][h] / 255;
+    }
+  }
+  return { layers, heads, queries, keys, values, mul };
+}
+
+export function decodeAll(data: Record<string, BlockState>): Partial<Record<Kind, AttentionBlock>> {
+  const out: Partial<Record<Kind, AttentionBlock>> = {};
+  for (const [kind, state] of Object.entries(data)) out[kind as Kind] = decodeBlock(state);
+  return out;
+}
+
+/** Weight of (query q, key k) in one head of one stored layer. */
+export function weight(block: AttentionBlock, layer: number, head: number, q: number, k: number): number {
+  const i = (head * block.queries + q) * block.keys + k;
+  return block.values[layer][i] * block.mul[layer * block.heads + head];
+}

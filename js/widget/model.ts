@@ -1,0 +1,29 @@
+/** The synced traits of attn_widget.AttentionWidget, and the part of the widget model we use. */
+
+import type { BlockState } from './data';
+import type { Filter } from './layout';
+import type { ThemeSetting } from './theme';
+
+export interface Traits {
+  tokens: string[];
+  decoder_tokens: string[];
+  sentence_b_start: number | null;
+  attention_data: Record<string, BlockState>;
+  layer_numbers: number[];
+  view: 'head' | 'model' | 'neuron';
+  layer: number;
+  heads: number[];
+  include_heads: number[];
+  attention_filter: Filter;
+  mode: 'auto' | 'lines' | 'heatmap';
+  theme: ThemeSetting;
+}
+
+/** What the views need of an anywidget model (the standalone page provides the same). */
+export interface WidgetModel {
+  get<K extends keyof Traits>(key: K): Traits[K];
+  set<K extends keyof Traits>(key: K, value: Traits[K]): void;
+  save_changes(): void;
+  on(event: string, callback: () => void): void;
+  off(event: string, callback: () => void): void;
+}

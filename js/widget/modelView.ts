@@ -1,0 +1,157 @@
+/**
+ * Model view: every layer × head as a small heatmap on one canvas. Inputs longer than a thumbnail
+ * is wide are max-pooled (a peak stays visible however small). Click a thumbnail to open the head.
+ */
+
+import type { AttentionBlock } from './data';
+import type { Slice } from './layout';
+import { css, headColor } from './palette';
+import type { Colors } from './theme';
+import { createCanvas, FONT, sizeCanvas } from './canvas';
+
+export interface ModelViewState {
+  slice: Slice;
+  /** Model layer number of each stored layer. */
+  layerNumbers: number[];
+  /** Heads shown (columns). */
+  heads: number[];
+  /** Width available in CSS pixels. */
+  width: number;
+  colors: Colors;
+  selected: { layer: number; head: number } | null;
+}
+
+const LABEL_W = 64;
+const LABEL_H = 20;
+const GAP = 4;
+
+/**
+ * Max-pool the (q0..q1) × (k0..k1) window of one head into `rows` × `cols` cells.
+ * Returns pooled weights scaled to [0, 1] by the head's maximum.
+ */
+export function poolHead(block: AttentionBlock, layer: number, head: number, slice: Pick<Slice, 'q0' | 'q1' | 'k0' | 'k1'>, rows: number, cols: number): Float32Array {
+  const nq = slice.q1 - slice.q0;
+  const nk = slice.k1 - slice.k0;
+  const out = new Float32Array(rows * cols);
+  const values = block.values[layer];
+  const base = head * block.queries * block.keys;
+  let max = 0;
+  for (let q = 0; q < nq; q++) {
+    const r = Math.floor((q * rows) / nq);
+    const rowBase = base + (slice.q0 + q) * block.keys + slice.k0;
+    for (let k = 0; k < nk; k++) {
+      const v = values[rowBase + k];
+      const o = r * cols + Math.floor((k * cols) / nk);
+      if (v > out[o]) out[o] = v;
+      if (v > max) max = v;
+    }
+  }
+  if (max > 0) for (let i = 0; i < out.length; i++) out[i] /= max;
+  return out;
+}
+
+export class ModelView {
+  readonly el: HTMLDivElement;
+  private canvas = createCanvas('aw-model-canvas');
+  private state: ModelViewState | null = null;
+  private thumb = 0;
+  private tooltip: HTMLDivElement;
+
+  constructor(tooltip: HTMLDivElement, private onSelect: (layerIndex: number, head: number) => void) {
+    this.tooltip = tooltip;
+    this.el = document.createElement('div');
+    this.el.className = 'aw-model-view';
+    this.el.append(this.canvas);
+    this.canvas.addEventListener('click', e => {
+      const cell = this.cellAt(e);
+      if (cell) this.onSelect(cell.layer, cell.head);
+    });
+    this.canvas.addEventListener('mousemove', e => {
+      const cell = this.cellAt(e);
+      this.canvas.style.cursor = cell ? 'pointer' : 'default';
+      if (!cell || !this.state) {
+        this.tooltip.hidden = true;
+        return;
+      }
+      this.tooltip.textContent = `Layer ${this.state.layerNumbers[cell.layer]}, Head ${cell.head} — click to open`;
+      this.tooltip.hidden = false;
+      const host = this.tooltip.offsetParent?.getBoundingClientRect() ?? { left: 0, top: 0 };
+      this.tooltip.style.left = `${e.clientX - host.left + 14}px`;
+      this.tooltip.style.top = `${e.clientY - host.top + 14}px`;
+    });
+    this.canvas.addEventListener('mouseleave', () => (this.tooltip.hidden = true));
+  }
+
+  /** Thumbnail side in CSS pixels for this many columns in `width`. */
+  static thumbSize(width: number, columns: number): number {
+    return Math.max(24, Math.min(96, Math.floor((width - LABEL_W) / Math.max(1, columns)) - GAP));
+  }
+
+  update(state: ModelViewState): void {
+    this.state = state;
+    const { slice, heads, colors, layerNumbers } = state;
+    const block = slice.block;
+    const nq = slice.q1 - slice.q0;
+    const nk = slice.k1 - slice.k0;
+    const t = (this.thumb = ModelView.thumbSize(state.width, heads.length));
+    const width = LABEL_W + heads.length * (t + GAP);
+    const height = LABEL_H + block.layers * (t + GAP);
+    const ctx = sizeCanvas(this.canvas, width, height);
+    ctx.clearRect(0, 0, width, height);
+    ctx.font = FONT;
+    ctx.fillStyle = colors.fg;
+    ctx.textBaseline = 'middle';
+    ctx.textAlign = 'center';
+    heads.forEach((h, c) => ctx.fillText(`H${h}`, LABEL_W + c * (t + GAP) + t / 2, LABEL_H / 2));
+    ctx.textAlign = 'right';
+    layerNumbers.forEach((n, l) => ctx.fillText(`Layer ${n}`, LABEL_W - 8, LABEL_H + l * (t + GAP) + t / 2));
+
+    // One tile canvas per thumbnail resolution, drawn scaled with smoothing off.
+    const rows = Math.min(nq, t);
+    const cols = Math.min(nk, t);
+    const tile = document.createElement('canvas');
+    tile.width = cols;
+    tile.height = rows;
+    const tctx = tile.getContext('2d')!;
+    const image = tctx.createImageData(cols, rows);
+    ctx.imageSmoothingEnabled = false;
+    for (let l = 0; l < block.layers; l++) {
+      heads.forEach((h, c) => {
+        const pooled = poolHead(block, l, h, slice, rows, cols);
+        const [r, g, b] = headColor(h, block.heads);
+        const px = image.data;
+        for (let i = 0; i < pooled.length; i++) {
+          px[4 * i] = r;
+          px[4 * i + 1] = g;
+          px[4 * i + 2] = b;
+          px[4 * i + 3] = Math.round(255 * pooled[i]);
+        }
+        tctx.putImageData(image, 0, 0);
+        const x = LABEL_W + c * (t + GAP);
+        const y = LABEL_H + l * (t + GAP);
+        ctx.fillStyle = colors.highlight;
+        ctx.fillRect(x, y, t, t);
+        ctx.drawImage(tile, x, y, t, t);
+        if (state.selected && state.selected.layer === l && state.selected.head === h) {
+          ctx.strokeStyle = css(headColor(h, block.heads));
+          ctx.lineWidth = 2;
+          ctx.strokeRect(x - 1, y - 1, t + 2, t + 2);
+        }
+      });
+    }
+  }
+
+  private cellAt(e: MouseEvent): { layer: number; head: number } | null {
+    const s = this.state;
+    if (!s) return null;
+    const rect = this.canvas.getBoundingClientRect();
+    const x = e.clientX - rect.left - LABEL_W;
+    const y = e.clientY - rect.top - LABEL_H;
+    const t = this.thumb;
+    const c = Math.floor(x / (t + GAP));
+    const l = Math.floor(y / (t + GAP));
+    if (x < 0 || y < 0 || x % (t + GAP) > t || y % (t + GAP) > t) return null;
+    if (c >= s.heads.length || l >= s.slice.block.layers) return null;
+    return { layer: l, head: s.heads[c] };
+  }
+}

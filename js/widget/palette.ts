@@ -1,0 +1,34 @@
+/** Head colours: d3's category10 up to 10 heads (as BertViz), golden-angle hues beyond, so 32+ stay distinct. */
+
+const CATEGORY10 = [
+  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd',
+  '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'
+];
+
+export type RGB = [number, number, number];
+
+function hslToRgb(h: number, s: number, l: number): RGB {
+  const a = s * Math.min(l, 1 - l);
+  const f = (n: number) => {
+    const k = (n + h / 30) % 12;
+    return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
+  };
+  return [f(0), f(8), f(4)];
+}
+
+function hexToRgb(hex: string): RGB {
+  const n = parseInt(hex.slice(1), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+/** RGB colour of head `h` out of `count` heads. */
+export function headColor(h: number, count: number): RGB {
+  if (count <= CATEGORY10.length) return hexToRgb(CATEGORY10[h]);
+  const hue = (h * 137.508) % 360;
+  const lightness = [0.45, 0.6, 0.35][h % 3];
+  return hslToRgb(hue, 0.7, lightness);
+}
+
+export function css([r, g, b]: RGB, alpha = 1): string {
+  return alpha === 1 ? `rgb(${r},${g},${b})` : `rgba(${r},${g},${b},${alpha})`;
+}
