@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .inputs import SDPA_HINT, AttentionInputError, to_attention_array
+from .qk import capture_qk
 
 
 @dataclass
@@ -18,6 +19,7 @@ class AttentionResult:
 
     For encoder-decoder models ``attention``/``tokens`` are the encoder's, and ``encoder_*``,
     ``decoder_*`` and ``cross_attention`` (decoder queries × encoder keys) are filled in.
+    ``queries``/``keys`` (``with_qk=True``): float32 ``(layers, heads, seq, head_dim)``, see :mod:`attn_widget.qk`.
     """
 
     tokens: list[str]
@@ -29,6 +31,8 @@ class AttentionResult:
     decoder_attention: np.ndarray | None = None
     cross_attention: np.ndarray | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    queries: np.ndarray | None = None
+    keys: np.ndarray | None = None
 
     @property
     def is_encoder_decoder(self) -> bool:
@@ -96,12 +100,14 @@ def extract_attention(
     text_pair: str | None = None,
     *,
     decoder_text: str | None = None,
+    with_qk: bool = False,
 ) -> AttentionResult:
     """Run ``model`` on ``text`` (and ``text_pair``) and return its attention.
 
     Works on models loaded with the default ``sdpa`` attention: the call switches to eager and
     restores the model afterwards. For encoder-decoder models the decoder reads ``decoder_text``
-    (default: ``text_pair``, else ``text``), tokenized with the same tokenizer.
+    (default: ``text_pair``, else ``text``), tokenized with the same tokenizer. ``with_qk=True`` also
+    captures ``queries``/``keys`` and ``extras["qk_scaling"]`` (:func:`attn_widget.qk.capture_qk`).
     """
     import torch
 
@@ -112,7 +118,8 @@ def extract_attention(
     if is_enc_dec:
         dec_ids = tokenizer(decoder_text or text_pair or text, return_tensors="pt")["input_ids"].to(device)
         inputs["decoder_input_ids"] = dec_ids
-    with eager_attention(model), torch.no_grad():
+    qk_context = capture_qk(model) if with_qk else contextlib.nullcontext()
+    with eager_attention(model), torch.no_grad(), qk_context as qk:
         out = model(**inputs, output_attentions=True, return_dict=True)
 
     def convert(ids: Any) -> list[str]:
@@ -133,11 +140,14 @@ def extract_attention(
         )
     if not getattr(out, "attentions", None):
         raise AttentionInputError(f"{type(model).__name__} returned no attentions. {SDPA_HINT}")
-    return AttentionResult(
+    result = AttentionResult(
         tokens=convert(inputs["input_ids"]),
         attention=to_attention_array(out.attentions, name="attentions"),
         sentence_b_start=_sentence_b_start(enc) if text_pair is not None else None,
     )
+    if qk is not None:
+        qk.fill(result)
+    return result
 
 
 def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **widget_options: Any):
