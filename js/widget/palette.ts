@@ -1,4 +1,7 @@
-/** Head colours: d3's category10 up to 10 heads (as BertViz), golden-angle hues beyond, so 32+ stay distinct. */
+/**
+ * Head colours: d3's category10 up to 10 heads (as BertViz); beyond, evenly spaced hues with
+ * alternating lightness, so neighbouring heads differ in both and 32+ heads stay distinct.
+ */
 
 const CATEGORY10 = [
   '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd',
@@ -24,9 +27,7 @@ function hexToRgb(hex: string): RGB {
 /** RGB colour of head `h` out of `count` heads. */
 export function headColor(h: number, count: number): RGB {
   if (count <= CATEGORY10.length) return hexToRgb(CATEGORY10[h]);
-  const hue = (h * 137.508) % 360;
-  const lightness = [0.45, 0.6, 0.35][h % 3];
-  return hslToRgb(hue, 0.7, lightness);
+  return hslToRgb((h * 360) / count, 0.75, h % 2 ? 0.62 : 0.4);
 }
 
 export function css([r, g, b]: RGB, alpha = 1): string {

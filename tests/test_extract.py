@@ -1,0 +1,103 @@
+"""extract_attention / from_model on real transformers classes with small random configs."""
+
+import numpy as np
+import pytest
+import torch
+
+from attn_widget import AttentionInputError, AttentionWidget, extract_attention, from_model
+from tiny_models import HEADS, LAYERS, make_model
+
+
+def eager_reference(model, **inputs):
+    """Attention from an eager copy of the same weights (what extraction must reproduce)."""
+    model.set_attn_implementation("eager")
+    try:
+        with torch.no_grad():
+            return model(**inputs, output_attentions=True)
+    finally:
+        model.set_attn_implementation("sdpa")
+
+
+def test_sdpa_model_returns_nothing_without_us(tokenizer):
+    model = make_model("bert", tokenizer)
+    assert model.config._attn_implementation == "sdpa"
+    with torch.no_grad():
+        out = model(**tokenizer("the cat", return_tensors="pt"), output_attentions=True)
+    assert not out.attentions  # the trap extraction has to avoid
+
+
+def test_bert_sentence_pair_from_sdpa_model(tokenizer):
+    model = make_model("bert", tokenizer)
+    model.train()  # extraction must use eval mode (no dropout) and give training mode back
+    r = extract_attention(model, tokenizer, "the cat sat on the mat", "a dog ran")
+    assert r.tokens[0] == "[CLS]" and r.tokens[r.sentence_b_start - 1] == "[SEP]"
+    assert r.tokens[r.sentence_b_start:] == ["a", "dog", "ran", "[SEP]"]
+    n = len(r.tokens)
+    assert r.attention.shape == (LAYERS, HEADS, n, n) and r.attention.dtype == np.float32
+    np.testing.assert_allclose(r.attention.sum(-1), 1, atol=1e-5)
+    assert model.config._attn_implementation == "sdpa" and model.training
+    model.eval()
+    ref = eager_reference(model, **tokenizer("the cat sat on the mat", "a dog ran", return_tensors="pt"))
+    np.testing.assert_allclose(r.attention, torch.stack(ref.attentions)[:, 0].numpy(), atol=1e-6)
+
+
+def test_gpt2_attention_is_causal(tokenizer):
+    r = extract_attention(make_model("gpt2", tokenizer), tokenizer, "the cat sat on the mat")
+    upper = np.triu(np.ones(r.attention.shape[-2:], bool), k=1)
+    assert r.attention[..., upper].max() == 0
+    assert r.sentence_b_start is None
+
+
+@pytest.mark.parametrize("family", ["bart", "t5"])
+def test_encoder_decoder_gives_three_blocks(tokenizer, family):
+    r = extract_attention(make_model(family, tokenizer), tokenizer, "the cat sat on the mat", decoder_text="a cat")
+    ne, nd = len(r.encoder_tokens), len(r.decoder_tokens)
+    assert r.is_encoder_decoder
+    assert r.encoder_attention.shape == (LAYERS, HEADS, ne, ne)
+    assert r.decoder_attention.shape == (LAYERS, HEADS, nd, nd)
+    assert r.cross_attention.shape == (LAYERS, HEADS, nd, ne)
+    w = AttentionWidget(**r.widget_kwargs())
+    assert set(w.attention_data) == {"encoder", "decoder", "cross"}
+
+
+def test_llama_grouped_kv_heads_give_one_map_per_query_head(tokenizer):
+    model = make_model("llama", tokenizer)
+    assert model.config.num_key_value_heads == 2
+    r = extract_attention(model, tokenizer, "the cat sat on the mat")
+    assert r.attention.shape[:2] == (LAYERS, HEADS)
+    # Heads sharing a KV group still differ (their queries differ).
+    assert not np.allclose(r.attention[0, 0], r.attention[0, 1])
+
+
+def test_from_model_builds_the_widget(tokenizer):
+    w = from_model(make_model("roberta", tokenizer), tokenizer, "the cat sat", view="model", include_layers=[0, 2])
+    assert isinstance(w, AttentionWidget) and w.view == "model" and w.layer_numbers == [0, 2]
+    assert w.tokens[0] == "[CLS]"
+
+
+def test_batched_padded_outputs_through_widget(tokenizer):
+    model = make_model("bert", tokenizer)
+    enc = tokenizer(["the cat sat on the mat", "a dog"], padding=True, return_tensors="pt")
+    model.set_attn_implementation("eager")
+    with torch.no_grad():
+        out = model(**enc, output_attentions=True)
+    tokens = tokenizer.convert_ids_to_tokens(enc["input_ids"][1])
+    assert "[PAD]" in tokens
+    w = AttentionWidget(out.attentions, tokens, batch_index=1, attention_mask=enc["attention_mask"])
+    assert w.tokens == ["[CLS]", "a", "dog", "[SEP]"]
+    assert w.attention_data["self"]["shape"] == [LAYERS, HEADS, 4, 4]
+
+
+def test_empty_attentions_from_sdpa_get_the_hint(tokenizer):
+    model = make_model("gpt2", tokenizer)
+    with torch.no_grad():
+        out = model(**tokenizer("the cat", return_tensors="pt"), output_attentions=True)
+    with pytest.raises(AttentionInputError, match="set_attn_implementation\\('eager'\\)"):
+        AttentionWidget(out.attentions, ["the", "cat"])
+
+
+def test_model_restored_when_forward_fails(tokenizer):
+    model = make_model("gpt2", tokenizer)
+    with pytest.raises(Exception):
+        extract_attention(model, tokenizer, " ".join(["the"] * 200))  # longer than n_positions=128
+    assert model.config._attn_implementation == "sdpa"
