@@ -109,13 +109,12 @@ export class HeadView {
 
     const qs = focus?.side === 'query' ? [focus.index] : range(slice.q0, slice.q1);
     const ks = focus?.side === 'key' ? [focus.index] : range(slice.k0, slice.k1);
-    const scale = 1 / Math.max(1, Math.sqrt(s.heads.length));
     for (const h of s.heads) {
       const buckets: Path2D[] = Array.from({ length: BUCKETS }, () => new Path2D());
       const used = new Uint8Array(BUCKETS);
       for (const q of qs) {
         for (const k of ks) {
-          const a = weight(slice.block, s.layer, h, q, k) * scale;
+          const a = weight(slice.block, s.layer, h, q, k);
           if (a < MIN_ALPHA) continue;
           const b = Math.min(BUCKETS - 1, Math.floor(a * BUCKETS));
           buckets[b].moveTo(x0, yq(q));
