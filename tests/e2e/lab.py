@@ -115,9 +115,10 @@ def is_local(url: str) -> bool:
 
 
 def open_lab(page, lab: LabServer, path: str = "") -> None:
-    """Open ``{url}lab/tree/{path}`` on a fresh workspace and wait until the shell is restored and
-    a main-area document (launcher, notebook, editor) is shown."""
-    page.goto(f"{lab.url}lab/tree/{path}?token={lab.token}&reset")
+    """Open ``{url}lab/tree/{path}`` (``{url}lab`` for no path) on a fresh workspace and wait until
+    the shell is restored and a main-area document (launcher, notebook, editor) is shown."""
+    target = f"lab/tree/{path}" if path else "lab"
+    page.goto(f"{lab.url}{target}?token={lab.token}&reset")
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
     page.evaluate("() => window.jupyterapp.restored")
     page.locator("#jp-main-dock-panel").wait_for(state="visible")

@@ -23,4 +23,5 @@ def test_api_is_authenticated(lab):
 def test_open_lab_shows_launcher_offline(lab, page):
     open_lab(page, lab)
     assert page.locator(".jp-Launcher").is_visible()
+    assert page.locator(".jp-Dialog").count() == 0  # e.g. no "Path Not Found"
     assert page.title() != ""
