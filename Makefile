@@ -27,6 +27,7 @@ dev: $(VENV)/.stamp-dev
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q "jupyter-builder>=1.3"  # builds the lab extension (npm run build:labextension)
 
 node_modules/.stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
