@@ -1,0 +1,68 @@
+import type { JupyterFrontEnd, ILayoutRestorer } from '@jupyterlab/application';
+import { type ICommandPalette, type IThemeManager, WidgetTracker } from '@jupyterlab/apputils';
+import type { IRunInfo } from './api';
+import type { RunsPanel } from './runsPanel';
+import { ScalarsPanel } from './scalarsPanel';
+
+export const CommandIDs = {
+  openRuns: 'attn-widget:open-runs',
+  plotRuns: 'attn-widget:plot-runs'
+};
+
+/**
+ * "Open TensorBoard Runs" (shows the sidebar) and "attn-widget: Plot selected runs" (the sidebar's
+ * selection, or `args.runs`, in the one scalars panel, created on demand and restored on reload).
+ */
+export function addCommands(
+  app: JupyterFrontEnd,
+  sidebar: RunsPanel,
+  palette: ICommandPalette | null,
+  restorer: ILayoutRestorer | null,
+  themes: IThemeManager | null
+): void {
+  const tracker = new WidgetTracker<ScalarsPanel>({ namespace: 'attn-widget-scalars' });
+  const current = () => tracker.currentWidget;
+
+  const plot = async (runs: IRunInfo[]) => {
+    let panel = current();
+    if (!panel || panel.isDisposed) {
+      panel = new ScalarsPanel(() => sidebar.config);
+      void tracker.add(panel);
+      app.shell.add(panel, 'main');
+    }
+    app.shell.activateById(panel.id);
+    await panel.plot(runs);
+  };
+
+  app.commands.addCommand(CommandIDs.openRuns, {
+    label: 'Open TensorBoard Runs',
+    caption: 'Show the TensorBoard runs sidebar',
+    execute: () => {
+      app.shell.activateById(sidebar.id);
+      return sidebar.refresh();
+    }
+  });
+  app.commands.addCommand(CommandIDs.plotRuns, {
+    label: 'attn-widget: Plot selected runs',
+    caption: 'Plot the scalars of the runs selected in the TensorBoard runs sidebar',
+    isEnabled: args => !!(args.runs as string[] | undefined)?.length || sidebar.selected.size > 0,
+    execute: async args => {
+      const names = new Set((args.runs as string[] | undefined) ?? sidebar.selected);
+      if (!sidebar.runs.length) {
+        await sidebar.refresh();
+      }
+      await plot(sidebar.runs.filter(r => names.has(r.name)));
+    }
+  });
+
+  sidebar.onRefreshed(runs => current()?.refreshFrom(runs));
+  themes?.themeChanged.connect(() => tracker.forEach(p => p.redraw()));
+  for (const command of Object.values(CommandIDs)) {
+    palette?.addItem({ command, category: 'TensorBoard' });
+  }
+  void restorer?.restore(tracker, {
+    command: CommandIDs.plotRuns,
+    args: panel => ({ runs: panel.runs }),
+    name: () => 'scalars'
+  });
+}

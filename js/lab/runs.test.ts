@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import type { IRunInfo } from './api';
+import { allTags, clickSelection, filterRuns, relativeTime } from './runs';
+
+const run = (name: string, tags: string[] = []): IRunInfo => ({
+  name,
+  last_step: 1,
+  updated: 0,
+  size: 1,
+  tags,
+  live: false,
+  warnings: []
+});
+
+describe('filterRuns', () => {
+  const runs = ['bert/lr-1e-3', 'bert/lr-1e-4', 'gpt2/LR-1e-3'].map(n => run(n));
+  const names = (q: string) => filterRuns(runs, q).map(r => r.name);
+
+  it('keeps everything for an empty query', () => {
+    expect(names('  ')).toHaveLength(3);
+  });
+
+  it('matches every term, case-insensitively', () => {
+    expect(names('lr-1e-3')).toEqual(['bert/lr-1e-3', 'gpt2/LR-1e-3']);
+    expect(names('BERT 1e-4')).toEqual(['bert/lr-1e-4']);
+    expect(names('nothing')).toEqual([]);
+  });
+});
+
+describe('relativeTime', () => {
+  const now = 1_700_000_000_000;
+  it.each([
+    [1, 'just now'],
+    [42, '42 s ago'],
+    [3 * 60 + 5, '3 min ago'],
+    [2 * 3600, '2 h ago'],
+    [5 * 86400 + 10, '5 d ago'],
+    [400 * 86400, '1 y ago']
+  ])('%i s ago reads "%s"', (ago, text) => {
+    expect(relativeTime(now / 1000 - ago, now)).toBe(text);
+  });
+});
+
+describe('allTags', () => {
+  it('is the sorted union', () => {
+    expect(allTags([run('a', ['loss', 'acc']), run('b', ['loss', 'lr'])])).toEqual([
+      'acc',
+      'loss',
+      'lr'
+    ]);
+  });
+});
+
+describe('clickSelection', () => {
+  const names = ['a', 'b', 'c', 'd'];
+  const plain = { toggle: false, range: false };
+
+  it('selects one on a plain click', () => {
+    expect([...clickSelection(names, new Set(['a', 'b']), 2, 0, plain)]).toEqual(['c']);
+  });
+
+  it('toggles with ctrl', () => {
+    const toggle = { toggle: true, range: false };
+    expect([...clickSelection(names, new Set(['a']), 2, 0, toggle)].sort()).toEqual(['a', 'c']);
+    expect([...clickSelection(names, new Set(['a', 'c']), 0, 2, toggle)]).toEqual(['c']);
+  });
+
+  it('extends a range from the anchor with shift, in either direction', () => {
+    const range = { toggle: false, range: true };
+    expect([...clickSelection(names, new Set(['b']), 3, 1, range)]).toEqual(['b', 'c', 'd']);
+    expect([...clickSelection(names, new Set(['c']), 0, 2, range)]).toEqual(['a', 'b', 'c']);
+    expect([...clickSelection(names, new Set(), 1, -1, range)]).toEqual(['b']);
+  });
+});
