@@ -79,3 +79,25 @@ def test_model_view_click_opens_head_and_updates_kernel(lab, page):
     page.locator(".attn-widget .aw-detail").wait_for(state="visible")
     assert page.locator(".attn-widget .aw-detail-title").inner_text() == "Layer 1, Head 3"
     assert "SELECTED 1 [3]" in run_cell(page, 1)
+
+
+def test_auto_theme_follows_jupyterlab_dark(lab, page):
+    write_notebook(lab, "theme.ipynb", [SETUP + 'w = attn_widget.from_model(model, tok, "the cat sat")\nw'])
+    open_notebook(page, lab, "theme.ipynb")
+    run_cell(page, 0)
+    root = page.locator(".attn-widget")
+    root.wait_for(state="visible")
+    background = "(el) => getComputedStyle(el).backgroundColor"
+    light = root.evaluate(background)
+    before = paints(page)
+    change_theme = "(t) => window.jupyterapp.commands.execute('apputils:change-theme', { theme: t })"
+    page.evaluate(change_theme, "JupyterLab Dark")
+    try:
+        page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'")
+        page.wait_for_function("(n) => Number(document.querySelector('.attn-widget').dataset.paints) > n", arg=before)
+        dark = root.evaluate(background)
+        lab_dark = page.evaluate("() => getComputedStyle(document.body).getPropertyValue('--jp-layout-color0').trim()")
+    finally:  # the theme is a user setting of the shared test server
+        page.evaluate(change_theme, "JupyterLab Light")
+    assert root.get_attribute("data-theme") == "dark" and light != dark
+    assert dark == page.evaluate("(c) => { const d = document.createElement('div'); d.style.color = c; document.body.append(d); const v = getComputedStyle(d).color; d.remove(); return v; }", lab_dark)
