@@ -19,11 +19,11 @@ CANVAS = """(canvas) => {
 }"""
 
 
-def write_run(path, steps=50, new_style=False):
+def write_run(path, steps=50, new_style=False, start=0):
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(path)) as w:
-        for step in range(steps):
+        for step in range(start, start + steps):
             noise = math.sin(step * 1.7) * 0.3
             w.add_scalar("train/loss", 2.0 * math.exp(-step / 15) + noise, step, new_style=new_style)
             w.add_scalar("train/acc", 1 - math.exp(-step / 10), step, new_style=new_style)
@@ -127,6 +127,26 @@ def test_clicking_runs_draws_charts_and_smoothing_redraws(lab, page, logdir):
     lines = open(download.value.path()).read().splitlines()
     assert lines[0] == "run,tag,step,wall_time,value,smoothed"
     assert len(lines) == 1 + 2 * 50 + 2 * 30  # two tags of both runs, every point
+
+
+def test_auto_refresh_follows_a_growing_run(lab, page, logdir):
+    write_run(logdir / "delta", steps=10)
+    configure(lab, logdir="tb", refreshInterval=1)
+    open_sidebar(page, lab)
+    delta = runs(page).filter(has_text="delta")
+    delta.click()
+    loss = page.locator('.jp-AttnScalars-chart[data-tag="train/loss"] canvas')
+    loss.wait_for()
+    before = loss.evaluate(CANVAS)["hash"]
+
+    write_run(logdir / "delta", steps=30, start=10)  # training goes on: a second events file
+    page.wait_for_function(
+        "() => document.querySelector('[data-run=\"delta\"] .jp-AttnRuns-meta').textContent.startsWith('step 39')",
+        timeout=15_000,
+    )
+    redrawn = f"(sel) => ({CANVAS})(document.querySelector(sel)).hash !== {before}"
+    page.wait_for_function(redrawn, arg='.jp-AttnScalars-chart[data-tag="train/loss"] canvas', timeout=15_000)
+    assert loss.evaluate(CANVAS)["coloured"] > 300
 
 
 def test_sidebar_explains_empty_or_unreadable_logdir(lab, page):
