@@ -4,6 +4,7 @@ Attention head/model/neuron views as an anywidget (binary transport, canvas draw
 BertViz-compatible ``head_view``/``model_view``, and a TensorBoard runs sidebar for JupyterLab.
 """
 
+from . import config, neuron_view
 from .extract import AttentionResult, extract_attention, from_model
 from .inputs import AttentionInputError
 from .quantize import quantize_attention
@@ -16,10 +17,12 @@ __all__ = [
     "AttentionInputError",
     "AttentionResult",
     "AttentionWidget",
+    "config",
     "extract_attention",
     "from_model",
     "head_view",
     "model_view",
+    "neuron_view",
     "quantize_attention",
 ]
 

@@ -151,10 +151,13 @@ def extract_attention(
 
 
 def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **widget_options: Any):
-    """Extract attention from ``model`` on ``text`` and return an :class:`~attn_widget.AttentionWidget`."""
+    """Extract attention from ``model`` on ``text`` and return an :class:`~attn_widget.AttentionWidget`.
+
+    ``view="neuron"`` also captures queries and keys for the neuron view.
+    """
     from .widget import AttentionWidget
 
     extract_keys = {"decoder_text"}
-    result = extract_attention(model, tokenizer, text, text_pair,
+    result = extract_attention(model, tokenizer, text, text_pair, with_qk=widget_options.get("view") == "neuron",
                                **{k: widget_options.pop(k) for k in extract_keys & widget_options.keys()})
-    return AttentionWidget(**result.widget_kwargs(), **widget_options)
+    return AttentionWidget.from_result(result, **widget_options)

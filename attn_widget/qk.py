@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -161,10 +161,10 @@ def capture_qk(model: Any) -> Iterator[QKCapture]:
             handle.remove()
 
 
-def neuron_payload(result: AttentionResult, layer: int | None = None) -> dict[str, Any]:
+def neuron_payload(result: AttentionResult, layer: int | Sequence[int] | None = None) -> dict[str, Any]:
     """q/k of ``result`` for the browser (an anywidget trait): one float16 little-endian buffer per layer.
 
-    ``layer``: one layer index (negative counts from the end), or ``None`` for all. Returns
+    ``layer``: a layer index or a list of them (negative counts from the end), or ``None`` for all. Returns
     ``{"shape": [layers sent, heads, seq, head_dim], "head_dim", "dtype": "float16", "layers": [layer
     indices], "scaling": [float per layer], "queries": [bytes], "keys": [bytes]}``; each buffer is C-order
     ``(heads, seq, head_dim)``; ``scaling`` comes from ``result.extras["qk_scaling"]`` (default
@@ -173,7 +173,7 @@ def neuron_payload(result: AttentionResult, layer: int | None = None) -> dict[st
     if result.queries is None or result.keys is None:
         raise ValueError("result has no queries/keys; call extract_attention(..., with_qk=True)")
     n_layers, heads, seq, head_dim = result.queries.shape
-    layers = list(range(n_layers)) if layer is None else [range(n_layers)[layer]]
+    layers = list(range(n_layers)) if layer is None else [range(n_layers)[i] for i in np.atleast_1d(layer)]
     scaling = result.extras.get("qk_scaling", np.full(n_layers, head_dim ** -0.5, dtype=np.float32))
 
     def encode(array: np.ndarray) -> list[bytes]:

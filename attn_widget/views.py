@@ -29,6 +29,11 @@ def _check_action(html_action: str) -> None:
         raise ValueError(f"html_action must be one of {HTML_ACTIONS}, got {html_action!r}")
 
 
+def _check_display_mode(display_mode: str) -> None:
+    if display_mode not in ("dark", "light", "auto"):
+        raise ValueError(f"display_mode must be 'dark', 'light' or 'auto', got {display_mode!r}")
+
+
 def head_view(
     attention=None,
     tokens=None,
@@ -85,8 +90,7 @@ def model_view(
     ``display_mode`` is ``"dark"`` or ``"light"`` as in BertViz (``"auto"`` follows JupyterLab).
     """
     _check_action(html_action)
-    if display_mode not in ("dark", "light", "auto"):
-        raise ValueError(f"display_mode must be 'dark', 'light' or 'auto', got {display_mode!r}")
+    _check_display_mode(display_mode)
     widget = AttentionWidget(
         attention, tokens, sentence_b_start=sentence_b_start, encoder_attention=encoder_attention,
         decoder_attention=decoder_attention, cross_attention=cross_attention,

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
 import numpy as np
 import traitlets as t
 
 from .inputs import AttentionInputError, check_tokens, prettify_tokens as _prettify, to_attention_array
+from .qk import neuron_payload
 from .quantize import quantize_attention
+
+if TYPE_CHECKING:
+    from .extract import AttentionResult
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
@@ -40,11 +44,16 @@ class AttentionWidget(anywidget.AnyWidget):
         "kind is 'self', or 'encoder'/'decoder'/'cross'."
     ).tag(sync=True)
     layer_numbers = t.List(t.Int(), help="Model layer number of each stored layer (include_layers).").tag(sync=True)
+    neuron_data = t.Dict(
+        help="Queries/keys for the neuron view: attn_widget.qk.neuron_payload (float16 buffers, one per layer) "
+        "plus causal (bool); empty without q/k."
+    ).tag(sync=True)
 
     # --- view state (two-way) ---
     view = t.Enum(("head", "model", "neuron"), "head", help="Which view is shown.").tag(sync=True)
     layer = t.Int(0, help="Model layer number shown in the head view (one of layer_numbers).").tag(sync=True)
     heads = t.List(t.Int(), help="Heads selected in the head view (empty: none).").tag(sync=True)
+    head = t.Int(0, help="Head shown in the neuron view.").tag(sync=True)
     include_heads = t.List(t.Int(), help="Heads shown in the model view (empty: all).").tag(sync=True)
     attention_filter = t.Enum(FILTERS, "all", help="Which block of a sentence pair or encoder-decoder is shown.").tag(sync=True)
     mode = t.Enum(("auto", "lines", "heatmap"), "auto", help="Head view drawing: lines, heatmap, or auto (heatmap above 96 tokens).").tag(sync=True)
@@ -103,6 +112,17 @@ class AttentionWidget(anywidget.AnyWidget):
             **traits,
         )
 
+    @classmethod
+    def from_result(cls, result: AttentionResult, **options: Any) -> AttentionWidget:
+        """Widget showing ``result``; with queries/keys (``extract_attention(..., with_qk=True)``) it
+        also has the neuron view (``view="neuron"``). ``options`` go to the constructor."""
+        if result.queries is not None:
+            include = options.get("include_layers")
+            layers = None if include is None else _check_indices(include, len(result.queries), "include_layers", "layer")
+            causal = bool(np.all(np.triu(result.attention, 1) == 0))
+            options["neuron_data"] = {**neuron_payload(result, layers), "causal": causal}
+        return cls(**result.widget_kwargs(), **options)
+
     @property
     def num_layers(self) -> int:
         return len(self.layer_numbers)
@@ -117,11 +137,45 @@ class AttentionWidget(anywidget.AnyWidget):
             raise t.TraitError(f"layer {proposal['value']} is not shown; choose one of {self.layer_numbers}")
         return proposal["value"]
 
+    @t.validate("head")
+    def _valid_head(self, proposal: dict) -> int:
+        if self.attention_data and not 0 <= proposal["value"] < self.num_heads:
+            raise AttentionInputError(f"head {proposal['value']} is outside the model's {self.num_heads} heads (0..{self.num_heads - 1})")
+        return proposal["value"]
+
+    @t.validate("view")
+    def _valid_view(self, proposal: dict) -> str:
+        if proposal["value"] == "neuron" and not self.neuron_data:
+            raise t.TraitError(
+                "the neuron view needs queries and keys: use from_model(..., view='neuron') or "
+                "AttentionWidget.from_result(extract_attention(..., with_qk=True))"
+            )
+        return proposal["value"]
+
     @t.validate("heads", "include_heads")
     def _valid_heads(self, proposal: dict) -> list[int]:
         if self.attention_data:
             _check_indices(proposal["value"], self.num_heads, proposal["trait"].name, "head")
         return sorted(set(proposal["value"]))
+
+    def _repr_mimebundle_(self, **kwargs: Any):
+        """anywidget's bundle (the live view, which JupyterLab prefers) plus, for front ends without the
+        widget manager, a summary, PNG thumbnails and offline HTML (:func:`attn_widget.export.fallback_bundle`)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        from .export import fallback_bundle
+
+        data, metadata = bundle
+        return {**data, **fallback_bundle(self)}, metadata
+
+    def save_image(self, path: str | pathlib.Path, timeout: float = 30.0):
+        """Save the displayed view as PNG or SVG (by ``path``'s suffix); returns a ``concurrent.futures.Future``
+        that gives ``path`` once a view has answered, which happens after the current cell finishes
+        (see :mod:`attn_widget.images`)."""
+        from .images import request_image
+
+        return request_image(self, path, timeout)
 
     def to_html(self, title: str = "attn-widget") -> str:
         """One self-contained HTML page (renderer and data inline) that works offline."""

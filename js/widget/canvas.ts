@@ -1,5 +1,34 @@
 /** Canvas helpers shared by the views. */
 
+import { css, type RGB } from './palette';
+
+const BUCKETS = 16;
+/** Lines lighter than this are not drawn (they would be invisible). */
+const MIN_ALPHA = 1 / (2 * BUCKETS);
+
+/** Lines of one colour with opacity = weight, batched into one path per opacity step (16 strokes, not one per line). */
+export class LineBatch {
+  private paths = Array.from({ length: BUCKETS }, () => new Path2D());
+  private used = new Uint8Array(BUCKETS);
+
+  add(x0: number, y0: number, x1: number, y1: number, alpha: number): void {
+    if (alpha < MIN_ALPHA) return;
+    const b = Math.min(BUCKETS - 1, Math.floor(alpha * BUCKETS));
+    this.paths[b].moveTo(x0, y0);
+    this.paths[b].lineTo(x1, y1);
+    this.used[b] = 1;
+  }
+
+  stroke(ctx: CanvasRenderingContext2D, color: RGB, width = 2): void {
+    ctx.lineWidth = width;
+    this.paths.forEach((path, b) => {
+      if (!this.used[b]) return;
+      ctx.strokeStyle = css(color, (b + 0.5) / BUCKETS);
+      ctx.stroke(path);
+    });
+  }
+}
+
 export function createCanvas(className: string): HTMLCanvasElement {
   const canvas = document.createElement('canvas');
   canvas.className = className;

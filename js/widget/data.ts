@@ -42,7 +42,8 @@ export function halfToFloat(h: number): number {
   return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
-function decodeFloat16(bytes: Uint8Array): Float32Array {
+/** Little-endian float16 bytes → floats. */
+export function decodeFloat16(bytes: Uint8Array): Float32Array {
   const n = bytes.length >> 1;
   const out = new Float32Array(n);
   const table = halfTable();

@@ -8,7 +8,8 @@ import { weight } from './data';
 import type { Slice } from './layout';
 import { css, headColor, type RGB } from './palette';
 import type { Colors } from './theme';
-import { createCanvas, fitText, FONT, labelWidth, sizeCanvas } from './canvas';
+import { createCanvas, fitText, FONT, labelWidth, LineBatch, sizeCanvas } from './canvas';
+import { escapeHtml, showTooltip } from './tooltip';
 
 export type DrawMode = 'lines' | 'heatmap';
 
@@ -24,9 +25,6 @@ export interface HeadViewState {
 const ROW = 18;
 const PAD = 8;
 const GAP = 220;
-const BUCKETS = 16;
-/** Lines lighter than this are not drawn (they would be invisible). */
-const MIN_ALPHA = 1 / (2 * BUCKETS);
 const HEATMAP_SIZE = 640;
 
 /** Mean over `heads` of the weight (q, k). */
@@ -110,25 +108,9 @@ export class HeadView {
     const qs = focus?.side === 'query' ? [focus.index] : range(slice.q0, slice.q1);
     const ks = focus?.side === 'key' ? [focus.index] : range(slice.k0, slice.k1);
     for (const h of s.heads) {
-      const buckets: Path2D[] = Array.from({ length: BUCKETS }, () => new Path2D());
-      const used = new Uint8Array(BUCKETS);
-      for (const q of qs) {
-        for (const k of ks) {
-          const a = weight(slice.block, s.layer, h, q, k);
-          if (a < MIN_ALPHA) continue;
-          const b = Math.min(BUCKETS - 1, Math.floor(a * BUCKETS));
-          buckets[b].moveTo(x0, yq(q));
-          buckets[b].lineTo(x1, yk(k));
-          used[b] = 1;
-        }
-      }
-      const color = headColor(h, slice.block.heads);
-      ctx.lineWidth = 2;
-      for (let b = 0; b < BUCKETS; b++) {
-        if (!used[b]) continue;
-        ctx.strokeStyle = css(color, (b + 0.5) / BUCKETS);
-        ctx.stroke(buckets[b]);
-      }
+      const lines = new LineBatch();
+      for (const q of qs) for (const k of ks) lines.add(x0, yq(q), x1, yk(k), weight(slice.block, s.layer, h, q, k));
+      lines.stroke(ctx, headColor(h, slice.block.heads));
     }
 
     if (focus) this.paintBars(ctx, focus, yq, yk);
@@ -276,14 +258,14 @@ export class HeadView {
     if (this.state.mode === 'heatmap') {
       this.paintCrosshair(h.q, h.k);
       if (h.q === null || h.k === null) return this.hideTooltip();
-      return this.showTooltip(e, this.pairTooltip(h.q, h.k));
+      return showTooltip(this.tooltip, e, this.pairTooltip(h.q, h.k));
     }
     const hit: Hit | null = h.side === 'query' ? { side: 'query', index: h.q! } : h.side === 'key' ? { side: 'key', index: h.k! } : null;
     if (hit?.side !== this.hovered?.side || hit?.index !== this.hovered?.index) {
       this.hovered = hit;
       this.focusLines(hit);
     }
-    if (hit) this.showTooltip(e, this.linkTooltip(hit));
+    if (hit) showTooltip(this.tooltip, e, this.linkTooltip(hit));
     else this.hideTooltip();
   }
 
@@ -361,15 +343,6 @@ export class HeadView {
     return `<div class="aw-tip-title">${escapeHtml(this.token(hit.side, hit.index))} (${hit.index}) ${arrow} top ${other}s, ${what}</div>${rows.join('')}`;
   }
 
-  private showTooltip(e: MouseEvent, html: string): void {
-    const tip = this.tooltip;
-    tip.innerHTML = html;
-    tip.hidden = false;
-    const host = tip.offsetParent?.getBoundingClientRect() ?? { left: 0, top: 0 };
-    tip.style.left = `${e.clientX - host.left + 14}px`;
-    tip.style.top = `${e.clientY - host.top + 14}px`;
-  }
-
   private hideTooltip(): void {
     this.tooltip.hidden = true;
   }
@@ -377,8 +350,4 @@ export class HeadView {
 
 export function range(a: number, b: number): number[] {
   return Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
-}
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }

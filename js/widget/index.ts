@@ -1,6 +1,6 @@
 /**
- * attn-widget's anywidget module: `render({ model, el })` builds the toolbar and the head or
- * model view, and keeps them in sync with the Python traits both ways.
+ * attn-widget's anywidget module: `render({ model, el })` builds the toolbar and the head, model or
+ * neuron view, and keeps them in sync with the Python traits both ways.
  */
 
 import './widget.css';
@@ -8,6 +8,8 @@ import { decodeAll } from './data';
 import { filterOptions, sliceFor, type Tokens } from './layout';
 import { HeadView, type DrawMode } from './headView';
 import { ModelView } from './modelView';
+import { decodeNeuron } from './neuron';
+import { NeuronView } from './neuronView';
 import { HeadSquares, labelled, select, setOptions } from './controls';
 import { applyTheme, watchTheme } from './theme';
 import type { WidgetModel } from './model';
@@ -34,24 +36,27 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   root.append(toolbar, body, tooltip);
   el.append(root);
 
-  const commit = (changes: Partial<Record<'view' | 'layer' | 'heads' | 'attention_filter' | 'mode', unknown>>) => {
+  const commit = (changes: Partial<Record<'view' | 'layer' | 'head' | 'heads' | 'attention_filter' | 'mode', unknown>>) => {
     for (const [k, v] of Object.entries(changes)) model.set(k as 'view', v as 'head');
     model.save_changes();
   };
   const viewSelect = select('View', 'aw-view', v => commit({ view: v }));
   const layerSelect = select('Layer', 'aw-layer aw-always', v => commit({ layer: Number(v) }));
+  const headSelect = select('Head', 'aw-nhead aw-always', v => commit({ head: Number(v) }));
   const filterSelect = select('Attention', 'aw-filter', v => commit({ attention_filter: v }));
   const modeSelect = select('Drawing', 'aw-mode aw-always', v => commit({ mode: v }));
   const squares = new HeadSquares(heads => commit({ heads }));
   toolbar.append(
     labelled('View', viewSelect),
     labelled('Layer', layerSelect),
+    labelled('Head', headSelect),
     labelled('Attention', filterSelect),
     labelled('Drawing', modeSelect),
     squares.el
   );
 
   const headView = new HeadView(tooltip);
+  const neuronView = new NeuronView(tooltip);
   const modelView = new ModelView(tooltip, (layerIndex, head) => {
     detail = { layer: layerIndex, head };
     commit({ layer: model.get('layer_numbers')[layerIndex], heads: [head] });
@@ -74,6 +79,7 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   let detail: { layer: number; head: number } | null = null;
 
   let blocks = decodeAll(model.get('attention_data'));
+  let neuron = decodeNeuron(model.get('neuron_data'));
   let lastWidth = 0;
   let paints = 0;
 
@@ -94,11 +100,14 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
     const n = Math.max(slice.q1 - slice.q0, slice.k1 - slice.k0);
     const mode = resolveMode(model.get('mode'), n);
 
-    setOptions(viewSelect, [{ value: 'head', label: 'Head' }, { value: 'model', label: 'Model' }], view);
+    const views = [{ value: 'head', label: 'Head' }, { value: 'model', label: 'Model' }];
+    setOptions(viewSelect, neuron ? [...views, { value: 'neuron', label: 'Neuron' }] : views, view);
     setOptions(layerSelect, layerNumbers.map(l => ({ value: String(l), label: String(l) })), String(layerNumbers[layerIndex]));
     setOptions(filterSelect, filterOptions(blocks, tokens), slice.kind === 'self' ? filter : slice.kind);
     setOptions(modeSelect, [{ value: 'auto', label: `Auto (${mode})` }, { value: 'lines', label: 'Lines' }, { value: 'heatmap', label: 'Heatmap' }], model.get('mode'));
-    layerSelect.parentElement!.hidden = view !== 'head';
+    setOptions(headSelect, Array.from({ length: slice.block.heads }, (_, h) => ({ value: String(h), label: String(h) })), String(model.get('head')));
+    layerSelect.parentElement!.hidden = view === 'model';
+    headSelect.parentElement!.hidden = view !== 'neuron' || !neuron;
     modeSelect.parentElement!.hidden = view !== 'head';
     squares.el.hidden = view !== 'head';
     squares.set(slice.block.heads, heads);
@@ -115,6 +124,10 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
         detailView.update({ slice, layer: detail.layer, heads: [detail.head], mode: resolveMode('auto', n), colors });
         body.append(detailBox);
       }
+    } else if (view === 'neuron' && neuron) {
+      const qkLayer = neuron.layers.indexOf(layerNumbers[layerIndex]);
+      neuronView.update({ slice, data: neuron, layer: layerIndex, qkLayer, head: model.get('head'), colors });
+      body.replaceChildren(neuronView.el);
     } else {
       headView.update({ slice, layer: layerIndex, heads, mode, colors });
       body.replaceChildren(headView.el);
@@ -128,9 +141,14 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
     blocks = decodeAll(model.get('attention_data'));
     draw();
   };
+  const onNeuron = () => {
+    neuron = decodeNeuron(model.get('neuron_data'));
+    draw();
+  };
   const events: [string, () => void][] = [
     ['change:attention_data', onData],
-    ...['tokens', 'decoder_tokens', 'sentence_b_start', 'layer_numbers', 'view', 'layer', 'heads', 'include_heads', 'attention_filter', 'mode', 'theme'].map(
+    ['change:neuron_data', onNeuron],
+    ...['tokens', 'decoder_tokens', 'sentence_b_start', 'layer_numbers', 'view', 'layer', 'head', 'heads', 'include_heads', 'attention_filter', 'mode', 'theme'].map(
       k => [`change:${k}`, draw] as [string, () => void]
     )
   ];

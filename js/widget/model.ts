@@ -2,6 +2,7 @@
 
 import type { BlockState } from './data';
 import type { Filter } from './layout';
+import type { NeuronState } from './neuron';
 import type { ThemeSetting } from './theme';
 
 export interface Traits {
@@ -10,9 +11,11 @@ export interface Traits {
   sentence_b_start: number | null;
   attention_data: Record<string, BlockState>;
   layer_numbers: number[];
+  neuron_data: NeuronState | Record<string, never>;
   view: 'head' | 'model' | 'neuron';
   layer: number;
   heads: number[];
+  head: number;
   include_heads: number[];
   attention_filter: Filter;
   mode: 'auto' | 'lines' | 'heatmap';

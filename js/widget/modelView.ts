@@ -8,6 +8,7 @@ import type { Slice } from './layout';
 import { css, headColor } from './palette';
 import type { Colors } from './theme';
 import { createCanvas, FONT, sizeCanvas } from './canvas';
+import { showTooltip } from './tooltip';
 
 export interface ModelViewState {
   slice: Slice;
@@ -73,11 +74,7 @@ export class ModelView {
         this.tooltip.hidden = true;
         return;
       }
-      this.tooltip.textContent = `Layer ${this.state.layerNumbers[cell.layer]}, Head ${cell.head} — click to open`;
-      this.tooltip.hidden = false;
-      const host = this.tooltip.offsetParent?.getBoundingClientRect() ?? { left: 0, top: 0 };
-      this.tooltip.style.left = `${e.clientX - host.left + 14}px`;
-      this.tooltip.style.top = `${e.clientY - host.top + 14}px`;
+      showTooltip(this.tooltip, e, `Layer ${this.state.layerNumbers[cell.layer]}, Head ${cell.head} — click to open`);
     });
     this.canvas.addEventListener('mouseleave', () => (this.tooltip.hidden = true));
   }

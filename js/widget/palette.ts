@@ -33,3 +33,9 @@ export function headColor(h: number, count: number): RGB {
 export function css([r, g, b]: RGB, alpha = 1): string {
   return alpha === 1 ? `rgb(${r},${g},${b})` : `rgba(${r},${g},${b},${alpha})`;
 }
+
+/** Colour of `v` on a ±`max` scale: blue positive, orange negative, opacity ∝ |v| / max. */
+export function diverging(v: number, max: number): string {
+  const alpha = max > 0 ? Math.min(1, Math.abs(v) / max) : 0;
+  return css(hexToRgb(CATEGORY10[v < 0 ? 1 : 0]), alpha);
+}
