@@ -7,10 +7,4 @@ describe('scalarsPath', () => {
       'attn-widget/runs/exp%201/lr%3D1e-3%23a/scalars?tags=loss%2Cacc%2Ftop1&max_points=500'
     );
   });
-
-  it('passes the logdir the run was listed under, first', () => {
-    expect(scalarsPath('a', ['loss'], 80, 'runs/x')).toBe(
-      'attn-widget/runs/a/scalars?logdir=runs%2Fx&tags=loss&max_points=80'
-    );
-  });
 });

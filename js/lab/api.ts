@@ -3,6 +3,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 /** One run as listed by `GET attn-widget/runs`. */
 export interface IRunInfo {
+  /** Path relative to the server's runs root ('/'-separated): the run's id in every request. */
   name: string;
   last_step: number | null;
   updated: number;
@@ -13,6 +14,7 @@ export interface IRunInfo {
 }
 
 export interface IRunsResponse {
+  /** The listed folder, relative to the server's runs root ('' for the root itself). */
   root: string;
   runs: IRunInfo[];
 }
@@ -20,7 +22,8 @@ export interface IRunsResponse {
 export interface IScalarSeries {
   steps: number[];
   wall_times: number[];
-  values: number[];
+  /** null where the logged value was NaN or ±inf. */
+  values: (number | null)[];
 }
 
 export interface IScalarsResponse {
@@ -29,18 +32,11 @@ export interface IScalarsResponse {
   warnings: string[];
 }
 
-/** `?logdir=...&...` (logdir only when set: the server's default is its root). */
-function query(logdir: string, params: Record<string, string | number> = {}): string {
-  return URLExt.objectToQueryString(logdir ? { logdir, ...params } : params);
-}
-
-/**
- * `attn-widget/runs/<run>/scalars?...` relative to the base URL; each run path segment encoded.
- * `logdir` is the one the run was listed under (run names are relative to it).
- */
-export function scalarsPath(run: string, tags: string[], maxPoints: number, logdir = ''): string {
+/** `attn-widget/runs/<run>/scalars?...` relative to the base URL; each run path segment encoded. */
+export function scalarsPath(run: string, tags: string[], maxPoints: number): string {
   const segments = run.split('/').map(encodeURIComponent).join('/');
-  return `attn-widget/runs/${segments}/scalars${query(logdir, { tags: tags.join(','), max_points: maxPoints })}`;
+  const query = URLExt.objectToQueryString({ tags: tags.join(','), max_points: maxPoints });
+  return `attn-widget/runs/${segments}/scalars${query}`;
 }
 
 async function getJson<T>(path: string): Promise<T> {
@@ -58,14 +54,13 @@ async function getJson<T>(path: string): Promise<T> {
 }
 
 export function fetchRuns(logdir: string): Promise<IRunsResponse> {
-  return getJson(`attn-widget/runs${query(logdir)}`);
+  return getJson(`attn-widget/runs${logdir ? URLExt.objectToQueryString({ logdir }) : ''}`);
 }
 
 export function fetchScalars(
   run: string,
   tags: string[],
-  maxPoints: number,
-  logdir: string
+  maxPoints: number
 ): Promise<IScalarsResponse> {
-  return getJson(scalarsPath(run, tags, maxPoints, logdir));
+  return getJson(scalarsPath(run, tags, maxPoints));
 }

@@ -26,7 +26,7 @@ export function addCommands(
   const plot = async (runs: IRunInfo[]) => {
     let panel = current();
     if (!panel || panel.isDisposed) {
-      panel = new ScalarsPanel(() => sidebar.config);
+      panel = new ScalarsPanel(() => sidebar.config.maxPoints);
       void tracker.add(panel);
       app.shell.add(panel, 'main');
     }

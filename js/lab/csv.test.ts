@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { scalarsCsv } from './csv';
 
 describe('scalarsCsv', () => {
-  const series = (values: number[]) => ({
+  const series = (values: (number | null)[]) => ({
     steps: values.map((_, i) => i * 10),
     wall_times: values.map((_, i) => 1700000000 + i),
     values
@@ -19,6 +19,11 @@ describe('scalarsCsv', () => {
     const csv = scalarsCsv([{ run: 'lr=1e-3,bs="8"', tags: { 'a\nb': series([1]) } }], 0.5);
     expect(csv.split('\n')[1]).toBe('"lr=1e-3,bs=""8""","a');
     expect(csv).toContain('b",0,1700000000,1,1');
+  });
+
+  it('leaves missing (non-finite) values empty', () => {
+    const csv = scalarsCsv([{ run: 'r', tags: { t: series([1, null]) } }], 0);
+    expect(csv.trim().split('\n')[2]).toBe('r,t,10,1700000001,,');
   });
 
   it('smooths with the given weight', () => {

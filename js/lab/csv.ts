@@ -7,8 +7,8 @@ export interface IRunScalars {
   tags: Record<string, IScalarSeries>;
 }
 
-function field(value: string | number): string {
-  const text = String(value);
+function field(value: string | number | null): string {
+  const text = value === null || Number.isNaN(value) ? '' : String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IRunInfo } from './api';
-import { allTags, clickSelection, filterRuns, relativeTime } from './runs';
+import { allTags, clickSelection, displayName, filterRuns, relativeTime } from './runs';
 
 const run = (name: string, tags: string[] = []): IRunInfo => ({
   name,
@@ -10,6 +10,15 @@ const run = (name: string, tags: string[] = []): IRunInfo => ({
   tags,
   live: false,
   warnings: []
+});
+
+describe('displayName', () => {
+  it('is the name below the listed folder', () => {
+    expect(displayName('logs/exp 1/a', 'logs')).toBe('exp 1/a');
+    expect(displayName('logs', 'logs')).toBe('.');
+    expect(displayName('logs2/a', 'logs')).toBe('logs2/a');
+    expect(displayName('a/b', '')).toBe('a/b');
+  });
 });
 
 describe('filterRuns', () => {
@@ -24,6 +33,11 @@ describe('filterRuns', () => {
     expect(names('lr-1e-3')).toEqual(['bert/lr-1e-3', 'gpt2/LR-1e-3']);
     expect(names('BERT 1e-4')).toEqual(['bert/lr-1e-4']);
     expect(names('nothing')).toEqual([]);
+  });
+
+  it('looks at the names below the listed folder only', () => {
+    expect(filterRuns(runs, 'bert', 'bert').map(r => r.name)).toEqual([]);
+    expect(filterRuns(runs, '1e-4', 'bert').map(r => r.name)).toEqual(['bert/lr-1e-4']);
   });
 });
 

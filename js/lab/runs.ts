@@ -1,9 +1,17 @@
 import type { IRunInfo } from './api';
 
-/** Runs whose name contains every whitespace-separated term of `query` (case-insensitive). */
-export function filterRuns(runs: IRunInfo[], query: string): IRunInfo[] {
+/** A run's name as shown under the listed folder `root` (both relative to the server's root). */
+export function displayName(name: string, root: string): string {
+  if (!root) {
+    return name;
+  }
+  return name === root ? '.' : name.startsWith(`${root}/`) ? name.slice(root.length + 1) : name;
+}
+
+/** Runs whose shown name contains every whitespace-separated term of `query` (case-insensitive). */
+export function filterRuns(runs: IRunInfo[], query: string, root = ''): IRunInfo[] {
   const terms = query.toLowerCase().split(/\s+/).filter(Boolean);
-  return runs.filter(r => terms.every(t => r.name.toLowerCase().includes(t)));
+  return runs.filter(r => terms.every(t => displayName(r.name, root).toLowerCase().includes(t)));
 }
 
 const UNITS: [number, string][] = [

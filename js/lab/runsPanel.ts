@@ -3,13 +3,13 @@ import { refreshIcon } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import { fetchRuns, fetchScalars, type IRunInfo } from './api';
 import { runsIcon } from './icons';
-import { allTags, clickSelection, filterRuns, relativeTime } from './runs';
+import { allTags, clickSelection, displayName, filterRuns, relativeTime } from './runs';
 import { sparkline } from './sparkline';
 
 const SPARK_POINTS = 80;
 
 /** What the sidebar reads from the extension settings (js/lab/schema/plugin.json). */
-export interface IConfig {
+interface IConfig {
   logdir: string;
   refreshInterval: number;
   sparklineTag: string;
@@ -28,7 +28,7 @@ function el<K extends keyof HTMLElementTagNameMap>(
 }
 
 /**
- * Left-sidebar panel listing TensorBoard runs under the server's root: live/stale mark, last step,
+ * Left-sidebar panel listing the TensorBoard runs in the configured logdir: live/stale mark, last step,
  * relative update time, warnings and a sparkline of the chosen tag. Filter box, refresh button and
  * auto-refresh. Clicking runs (ctrl/cmd toggles, shift extends) selects them and calls `onPlot`.
  */
@@ -41,7 +41,7 @@ export class RunsPanel extends Widget {
   private pending: Promise<void> | null = null;
   private error = '';
   private root = '';
-  private readonly sparks = new Map<string, { key: string; values: number[] }>();
+  private readonly sparks = new Map<string, { key: string; values: (number | null)[] }>();
   private readonly filter: HTMLInputElement;
   private readonly tagSelect: HTMLSelectElement;
   private readonly list: HTMLUListElement;
@@ -69,7 +69,7 @@ export class RunsPanel extends Widget {
     const controls = el('div', 'jp-AttnRuns-controls', this.node);
     this.filter = el('input', 'jp-mod-styled jp-AttnRuns-filter', controls);
     Object.assign(this.filter, { type: 'search', placeholder: 'Filter runs' });
-    this.filter.addEventListener('input', () => this.render());
+    this.filter.addEventListener('input', () => void this.renderWithSparklines());
     this.tagSelect = el('select', 'jp-mod-styled jp-AttnRuns-tag', controls);
     this.tagSelect.title = 'Tag shown in the sparklines';
     this.tagSelect.addEventListener('change', () => {
@@ -104,32 +104,34 @@ export class RunsPanel extends Widget {
     if (config.refreshInterval > 0) {
       this.timer = window.setInterval(() => void this.refresh(), config.refreshInterval * 1000);
     }
-    if (reload) {
-      void this.refresh();
-    } else {
-      void this.loadSparklines().then(() => this.render());
-    }
+    void (reload ? this.refresh() : this.renderWithSparklines());
   }
 
   /** Reload the run list (concurrent calls share one request). */
   refresh(): Promise<void> {
-    this.pending ??= this.fetch().finally(() => (this.pending = null));
+    this.pending ??= this.load().finally(() => (this.pending = null));
     return this.pending;
   }
 
-  private async fetch(): Promise<void> {
+  private async load(): Promise<void> {
     try {
       const { root, runs } = await fetchRuns(this.config.logdir);
       this.root = root;
       this.runs = runs;
       this.error = '';
-      this.render();
-      await this.loadSparklines();
+      await this.renderWithSparklines();
       this.refreshed.forEach(fn => fn(runs));
     } catch (e) {
       this.runs = [];
       this.error = `Cannot read runs${this.config.logdir ? ` in “${this.config.logdir}”` : ''}: ${(e as Error).message}`;
+      this.render();
     }
+  }
+
+  /** Render now, then again once the visible runs' sparklines are loaded. */
+  private async renderWithSparklines(): Promise<void> {
+    this.render();
+    await this.loadSparklines();
     this.render();
   }
 
@@ -147,7 +149,7 @@ export class RunsPanel extends Widget {
     );
     await Promise.all(
       todo.map(async r => {
-        const res = await fetchScalars(r.name, [tag], SPARK_POINTS, this.config.logdir).catch(() => null);
+        const res = await fetchScalars(r.name, [tag], SPARK_POINTS).catch(() => null);
         const values = res?.tags[tag]?.values ?? [];
         this.sparks.set(r.name, { key: `${tag}@${r.updated}`, values });
       })
@@ -155,7 +157,7 @@ export class RunsPanel extends Widget {
   }
 
   private visibleRuns(): IRunInfo[] {
-    return filterRuns(this.runs, this.filter.value);
+    return filterRuns(this.runs, this.filter.value, this.root);
   }
 
   private render(): void {
@@ -168,7 +170,7 @@ export class RunsPanel extends Widget {
     this.message.textContent =
       this.error ||
       (this.runs.length === 0
-        ? `No TensorBoard runs under “${this.root || this.config.logdir || '.'}”: a run is a folder holding *tfevents* files.`
+        ? `No TensorBoard runs in ${this.root ? `“${this.root}”` : 'the runs root'}: a run is a folder holding *tfevents* files.`
         : visible.length === 0
           ? `No runs match “${this.filter.value}”.`
           : '');
@@ -176,8 +178,8 @@ export class RunsPanel extends Widget {
 
     const now = Date.now();
     this.list.replaceChildren(...visible.map((run, i) => this.row(run, i, visible, tag, now)));
-    this.footer.textContent = this.root;
-    this.footer.title = this.root;
+    this.footer.textContent = `/${this.root}`;
+    this.footer.title = 'Listed folder, relative to the runs root (setting: logdir)';
   }
 
   private row(run: IRunInfo, index: number, visible: IRunInfo[], tag: string, now: number): HTMLElement {
@@ -192,7 +194,9 @@ export class RunsPanel extends Widget {
     const line = el('div', 'jp-AttnRuns-line', text);
     const mark = el('span', `jp-AttnRuns-mark ${run.live ? 'jp-mod-live' : 'jp-mod-stale'}`, line);
     mark.title = run.live ? 'live: still being written' : 'stale: not written recently';
-    el('span', 'jp-AttnRuns-name', line).textContent = run.name;
+    const name = el('span', 'jp-AttnRuns-name', line);
+    name.textContent = displayName(run.name, this.root);
+    name.title = run.name;
     if (run.warnings.length) {
       const warn = el('span', 'jp-AttnRuns-warning', line);
       warn.textContent = '⚠';

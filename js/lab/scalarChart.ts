@@ -72,8 +72,9 @@ export class ScalarChart {
   }
 
   private data(weight: number): uPlot.AlignedData {
+    const gaps = (v: number) => (Number.isFinite(v) ? v : null);
     return uPlot.join(
-      this.runs.map(({ series: s }) => [s.steps, emaSmooth(s.values, weight), s.values])
+      this.runs.map(({ series: s }) => [s.steps, Array.from(emaSmooth(s.values, weight), gaps), s.values])
     );
   }
 

@@ -4,7 +4,6 @@ import { Widget } from '@lumino/widgets';
 import { fetchScalars, type IRunInfo } from './api';
 import { type IRunScalars, scalarsCsv } from './csv';
 import { runsIcon } from './icons';
-import type { IConfig } from './runsPanel';
 import { ScalarChart, runColor } from './scalarChart';
 import { SmoothingSlider } from './smoothingSlider';
 
@@ -19,7 +18,7 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
   private readonly grid: HTMLElement;
   private readonly resizer = new ResizeObserver(() => this.fitCharts());
 
-  constructor(private readonly config: () => IConfig) {
+  constructor(private readonly maxPoints: () => number) {
     super({ content: new Widget() });
     this.id = 'attn-widget-scalars';
     this.addClass('jp-AttnScalars');
@@ -86,9 +85,8 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
   private async load(): Promise<void> {
     const load = ++this.loads;
     this.message.textContent = 'Loading…';
-    const { maxPoints, logdir } = this.config();
     const results = await Promise.allSettled(
-      this.infos.map(r => fetchScalars(r.name, r.tags, maxPoints, logdir))
+      this.infos.map(r => fetchScalars(r.name, r.tags, this.maxPoints()))
     );
     if (load !== this.loads) {
       return; // a newer load superseded this one

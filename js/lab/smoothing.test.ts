@@ -16,7 +16,7 @@ describe('emaSmooth (TensorBoard debiased EMA)', () => {
 
   it('keeps constant series constant and skips non-finite values', () => {
     expect(Array.from(emaSmooth([0.1, 0.1, 0.1], 0.9))).toEqual([0.1, 0.1, 0.1]);
-    const out = emaSmooth([1, NaN, 1, Infinity, 3], 0.5);
+    const out = emaSmooth([1, null, 1, Infinity, 3], 0.5);
     expect(out[1]).toBeNaN();
     expect(out[3]).toBe(Infinity);
     expect(out[2]).toBeCloseTo(1);

@@ -7,7 +7,7 @@ describe('sparklinePoints', () => {
   });
 
   it('draws a flat series at the bottom and drops non-finite values', () => {
-    expect(sparklinePoints([2, NaN, 2], 10, 4)).toBe('0,4 10,4');
+    expect(sparklinePoints([2, null, NaN, 2], 10, 4)).toBe('0,4 10,4');
     expect(sparklinePoints([], 10, 4)).toBe('');
     expect(sparklinePoints([7], 10, 4)).toBe('0,4');
   });

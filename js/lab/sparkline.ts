@@ -1,6 +1,10 @@
 /** SVG `points` for a polyline of `values` fitted into width × height (y grows downwards). */
-export function sparklinePoints(values: ArrayLike<number>, width: number, height: number): string {
-  const ys = Array.from(values).filter(Number.isFinite);
+export function sparklinePoints(
+  values: ArrayLike<number | null>,
+  width: number,
+  height: number
+): string {
+  const ys = Array.from(values).filter((v): v is number => Number.isFinite(v));
   if (ys.length === 0) {
     return '';
   }
@@ -15,7 +19,7 @@ export function sparklinePoints(values: ArrayLike<number>, width: number, height
 const SVG = 'http://www.w3.org/2000/svg';
 
 /** A small inline SVG line chart of `values`. */
-export function sparkline(values: ArrayLike<number>, width = 80, height = 20): SVGSVGElement {
+export function sparkline(values: ArrayLike<number | null>, width = 80, height = 20): SVGSVGElement {
   const svg = document.createElementNS(SVG, 'svg');
   svg.setAttribute('class', 'jp-AttnRuns-sparkline');
   svg.setAttribute('width', String(width));

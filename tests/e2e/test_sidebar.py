@@ -57,12 +57,18 @@ def runs(page):
     return page.locator("#attn-widget-runs .jp-AttnRuns-run")
 
 
+def names(page):
+    """Run names as shown (relative to the listed logdir)."""
+    return runs(page).locator(".jp-AttnRuns-name").all_inner_texts()
+
+
 def test_sidebar_lists_runs_and_finds_new_one_on_refresh(lab, page, logdir):
     configure(lab, logdir="tb", sparklineTag="train/loss")
     open_sidebar(page, lab)
     rows = runs(page)
     rows.first.wait_for()
-    assert rows.evaluate_all("rs => rs.map(r => r.dataset.run)") == ["alpha", "exp 2/beta"]
+    assert names(page) == ["alpha", "exp 2/beta"]
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.run)") == ["tb/alpha", "tb/exp 2/beta"]
     alpha = rows.filter(has_text="alpha")
     assert "step 49" in alpha.locator(".jp-AttnRuns-meta").inner_text()
     assert alpha.locator(".jp-AttnRuns-mark").count() == 1
@@ -78,7 +84,7 @@ def test_sidebar_lists_runs_and_finds_new_one_on_refresh(lab, page, logdir):
     assert "step 4" in rows.filter(has_text="gamma").inner_text()
 
     page.locator("#attn-widget-runs .jp-AttnRuns-filter").fill("gam")
-    assert rows.evaluate_all("rs => rs.map(r => r.dataset.run)") == ["gamma"]
+    assert names(page) == ["gamma"]
     page.locator("#attn-widget-runs .jp-AttnRuns-filter").fill("zzz")
     assert page.locator("#attn-widget-runs .jp-AttnRuns-message").inner_text() == "No runs match “zzz”."
 
@@ -141,7 +147,7 @@ def test_auto_refresh_follows_a_growing_run(lab, page, logdir):
 
     write_run(logdir / "delta", steps=30, start=10)  # training goes on: a second events file
     page.wait_for_function(
-        "() => document.querySelector('[data-run=\"delta\"] .jp-AttnRuns-meta').textContent.startsWith('step 39')",
+        "() => document.querySelector('[data-run=\"tb/delta\"] .jp-AttnRuns-meta').textContent.startsWith('step 39')",
         timeout=15_000,
     )
     redrawn = f"(sel) => ({CANVAS})(document.querySelector(sel)).hash !== {before}"
@@ -152,7 +158,7 @@ def test_auto_refresh_follows_a_growing_run(lab, page, logdir):
 def test_sidebar_explains_empty_or_unreadable_logdir(lab, page):
     (lab.root / "empty").mkdir()
     for logdir_setting, message in [
-        ("empty", "No TensorBoard runs under"),
+        ("empty", "No TensorBoard runs in “empty”"),
         ("../outside", "Cannot read runs in “../outside”"),
     ]:
         configure(lab, logdir=logdir_setting)
