@@ -54,6 +54,11 @@ class LazyAttention:
             scores.masked_fill_(torch.arange(k.shape[1])[None, :] > qi, float("-inf"))
         return torch.softmax(scores, dim=-1).numpy()
 
+    def select_layers(self, layers: Sequence[int]) -> LazyAttention:
+        """The same attention restricted to ``layers`` (views of q/k, nothing computed)."""
+        idx = list(layers)
+        return LazyAttention(self.queries[idx], self.keys[idx], self.scaling[idx], self.causal)
+
     def __getitem__(self, layer: int) -> np.ndarray:
         """One layer, all heads: float32 ``(heads, query, key)``."""
         return self.rows(layer, range(self.shape[1]), 0, self.shape[2])

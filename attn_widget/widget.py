@@ -11,6 +11,7 @@ import numpy as np
 import traitlets as t
 
 from .inputs import AttentionInputError, check_tokens, prettify_tokens as _prettify, to_attention_array
+from .lazy import LazyAttention, thumbnails, tile
 from .qk import neuron_payload
 from .quantize import quantize_attention
 
@@ -22,6 +23,12 @@ STATIC = pathlib.Path(__file__).parent / "static"
 #: The attention blocks a widget can hold: one self-attention tensor, or the three of an encoder-decoder.
 KINDS = ("self", "encoder", "decoder", "cross")
 FILTERS = ("all", "aa", "bb", "ab", "ba", "encoder", "decoder", "cross")
+#: With transport="auto", attention larger than this (encoded) is sent as thumbnails + tiles on demand.
+FULL_TRANSPORT_MAX_BYTES = 64 * 2**20
+#: Side of the per-head thumbnails of tiled transport (max-pooled; 32 × 32 heads ≈ 4 MB).
+THUMBNAIL_SIZE = 64
+#: Largest tile the kernel computes for one request, in cells per head (a 2,048 × 2,048 window).
+MAX_TILE_CELLS = 2048 * 2048
 
 
 class AttentionWidget(anywidget.AnyWidget):
@@ -44,6 +51,7 @@ class AttentionWidget(anywidget.AnyWidget):
         "kind is 'self', or 'encoder'/'decoder'/'cross'."
     ).tag(sync=True)
     layer_numbers = t.List(t.Int(), help="Model layer number of each stored layer (include_layers).").tag(sync=True)
+    num_kv_heads = t.Int(0, help="KV heads of a grouped-query model (query head h reads KV head h // (heads / num_kv_heads)); 0: not grouped.").tag(sync=True)
     neuron_data = t.Dict(
         help="Queries/keys for the neuron view: attn_widget.qk.neuron_payload (float16 buffers, one per layer) "
         "plus causal (bool); empty without q/k."
@@ -76,6 +84,7 @@ class AttentionWidget(anywidget.AnyWidget):
         decoder_attention_mask: Any = None,
         prettify_tokens: bool = False,
         encoding: str = "uint8",
+        transport: str = "auto",
         **traits: Any,
     ) -> None:
         """Build the widget from attention tensors.
@@ -85,7 +94,14 @@ class AttentionWidget(anywidget.AnyWidget):
         For encoder-decoder models pass ``encoder_attention``/``decoder_attention``/``cross_attention``
         with ``encoder_tokens``/``decoder_tokens`` instead. ``attention_mask`` (and
         ``decoder_attention_mask``) remove padding; ``encoding`` is ``"uint8"`` or ``"float16"``.
+
+        ``transport``: ``"full"`` sends every weight; ``"tiles"`` sends max-pooled thumbnails
+        (``THUMBNAIL_SIZE``² per head) and serves full-resolution windows on demand through custom
+        messages; ``"auto"`` picks tiles above ``FULL_TRANSPORT_MAX_BYTES`` or for a
+        :class:`~attn_widget.lazy.LazyAttention`.
         """
+        if transport not in ("auto", "full", "tiles"):
+            raise ValueError(f"transport must be 'auto', 'full' or 'tiles', got {transport!r}")
         blocks, tok, dec_tok = _collect_blocks(
             attention, tokens, encoder_attention, decoder_attention, cross_attention,
             encoder_tokens, decoder_tokens, batch_index, attention_mask, decoder_attention_mask,
@@ -94,7 +110,8 @@ class AttentionWidget(anywidget.AnyWidget):
         layer_numbers = list(range(n_layers))
         if include_layers is not None:
             layer_numbers = _check_indices(include_layers, n_layers, "include_layers", "layer")
-            blocks = {k: a[layer_numbers] for k, a in blocks.items()}
+            blocks = {k: a.select_layers(layer_numbers) if isinstance(a, LazyAttention) else a[layer_numbers]
+                      for k, a in blocks.items()}
         if prettify_tokens:
             tok, dec_tok = _prettify(tok), _prettify(dec_tok)
         if sentence_b_start is not None and not 0 <= sentence_b_start <= len(tok):
@@ -103,14 +120,39 @@ class AttentionWidget(anywidget.AnyWidget):
         traits.setdefault("heads", list(range(n_heads)))
         if "encoder" in blocks:
             traits.setdefault("attention_filter", "encoder")
+        full_bytes = sum(int(np.prod(a.shape)) for a in blocks.values()) * (1 if encoding == "uint8" else 2)
+        lazy = any(isinstance(a, LazyAttention) for a in blocks.values())
+        tiled = transport == "tiles" or (transport == "auto" and (lazy or full_bytes > FULL_TRANSPORT_MAX_BYTES))
+        if lazy and not tiled:
+            raise ValueError("LazyAttention is sent as tiles; use transport='auto' or 'tiles'")
+        #: Kernel-side sources of tiled blocks (None with full transport).
+        self._sources = blocks if tiled else None
+        data = {k: _tiled_state(a) if tiled else quantize_attention(a, encoding).to_state() for k, a in blocks.items()}
         super().__init__(
             tokens=tok,
             decoder_tokens=dec_tok,
             sentence_b_start=sentence_b_start,
             layer_numbers=layer_numbers,
-            attention_data={k: quantize_attention(a, encoding).to_state() for k, a in blocks.items()},
+            attention_data=data,
             **traits,
         )
+        if tiled:
+            self.on_msg(self._answer_tile_request)
+
+    def _answer_tile_request(self, _widget: Any, content: dict, _buffers: list) -> None:
+        """Answer ``{"type": "tile", "request", "kind", "layer", "heads", "q0", "q1", "k0", "k1", "step"}``
+        with the max-pooled window as one uint8 buffer ``(heads, rows, cols)`` and per-head ``scale``."""
+        if not isinstance(content, dict) or content.get("type") != "tile":
+            return
+        reply = {"type": "tile", "request": content.get("request")}
+        try:
+            window = _tile_window(self._sources, content)
+        except (AttentionInputError, KeyError, TypeError, ValueError) as err:
+            self.send({**reply, "error": f"tile request refused: {err}"})
+            return
+        encoded = quantize_attention(window[None])
+        self.send({**reply, "rows": window.shape[1], "cols": window.shape[2], "scale": encoded.scale[0].tolist()},
+                  buffers=encoded.layers)
 
     @classmethod
     def from_result(cls, result: AttentionResult, **options: Any) -> AttentionWidget:
@@ -190,6 +232,30 @@ class AttentionWidget(anywidget.AnyWidget):
         return path
 
 
+def _tiled_state(source: Any) -> dict:
+    """Block state of tiled transport: shape, no full layers, and max-pooled uint8 thumbnails per layer."""
+    pooled, step = thumbnails(source, THUMBNAIL_SIZE)
+    thumbs = quantize_attention(np.stack(pooled))
+    return {
+        "shape": list(source.shape), "dtype": "uint8", "scale": thumbs.scale.tolist(), "layers": [], "tiled": True,
+        "thumbs": {"step": step, "shape": list(pooled[0].shape[1:]), "layers": thumbs.layers},
+    }
+
+
+def _tile_window(sources: dict, request: dict) -> np.ndarray:
+    """Validate a tile request against the sources and compute it: float32 ``(heads, rows, cols)``."""
+    source = sources[request["kind"]]
+    layers, n_heads, nq, nk = source.shape
+    layer, step = int(request["layer"]), int(request["step"])
+    heads = _check_indices(request["heads"], n_heads, "heads", "head")
+    q0, q1, k0, k1 = (int(request[k]) for k in ("q0", "q1", "k0", "k1"))
+    if not (0 <= layer < layers and 0 <= q0 < q1 <= nq and 0 <= k0 < k1 <= nk and step >= 1 and heads):
+        raise AttentionInputError(f"window layer={layer} q={q0}:{q1} k={k0}:{k1} step={step} is outside {tuple(source.shape)}")
+    if -(-(q1 - q0) // step) * -(-(k1 - k0) // step) > MAX_TILE_CELLS:
+        raise AttentionInputError(f"window of {(q1 - q0) // step} × {(k1 - k0) // step} cells is larger than {MAX_TILE_CELLS}")
+    return tile(source, layer, heads, q0, q1, k0, k1, step)
+
+
 def _check_indices(values: Sequence[int], count: int, name: str, what: str) -> list[int]:
     values = [int(v) for v in values]
     bad = [v for v in values if not 0 <= v < count]
@@ -209,7 +275,12 @@ def _collect_blocks(
     if not enc_dec:
         if attention is None:
             raise AttentionInputError("no attention given: pass attention=, or encoder_attention=/decoder_attention=/cross_attention=")
-        a = to_attention_array(attention, batch_index=batch_index, query_mask=attention_mask, key_mask=attention_mask)
+        if isinstance(attention, LazyAttention):
+            if attention_mask is not None:
+                raise AttentionInputError("LazyAttention holds one unpadded sequence; attention_mask does not apply")
+            a = attention
+        else:
+            a = to_attention_array(attention, batch_index=batch_index, query_mask=attention_mask, key_mask=attention_mask)
         if a.shape[2] != a.shape[3]:
             raise AttentionInputError(
                 f"self-attention must be square (query == key), got {a.shape[2]} × {a.shape[3]}; "

@@ -45,3 +45,60 @@ def test_tile_of_lazy_source_matches_pooled_dense_window():
     thumbs, step = thumbnails(dense, 64)
     assert step == 11 and thumbs[0].shape == (3, 64, 64)
     assert thumbs[1].max() == pytest.approx(dense[1].max())
+
+
+def test_widget_tiles_transport_sends_thumbnails_not_weights(monkeypatch):
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    import attn_widget.widget as widget_module
+    from attn_widget import AttentionWidget
+    from attn_widget.widget import _tile_window
+
+    rng = np.random.default_rng(1)
+    a = rng.random((3, 4, 300, 300)).astype(np.float32) ** 6
+    a /= a.sum(-1, keepdims=True)
+    tokens = [f"t{i}" for i in range(300)]
+    monkeypatch.setattr(widget_module, "FULL_TRANSPORT_MAX_BYTES", a.size - 1)  # just over the cap
+    w = AttentionWidget(a, tokens)
+    block = w.attention_data["self"]
+    assert block["tiled"] and block["layers"] == [] and block["thumbs"]["shape"] == [60, 60]
+    _, _, buffers = _remove_buffers(w.get_state())
+    assert sum(len(b) for b in buffers) == 3 * 4 * 60 * 60  # thumbnails only
+    # A full-resolution window served on request equals the weights.
+    window = _tile_window(w._sources, {"kind": "self", "layer": 2, "heads": [3, 1], "q0": 10, "q1": 50, "k0": 0, "k1": 300, "step": 1})
+    np.testing.assert_array_equal(window, a[2, [3, 1], 10:50])
+    assert AttentionWidget(a, tokens, transport="full").attention_data["self"].get("tiled") is None
+
+
+@pytest.mark.parametrize(
+    "request_, message",
+    [
+        ({"layer": 5}, "outside"),
+        ({"q1": 999}, "outside"),
+        ({"heads": [9]}, "head 9"),
+        ({"step": 0}, "outside"),
+        ({"kind": "cross"}, "cross"),
+    ],
+)
+def test_bad_tile_requests_are_refused(request_, message):
+    from attn_widget import AttentionWidget
+    from attn_widget.widget import _tile_window
+
+    a = np.full((2, 2, 20, 20), 1 / 20, np.float32)
+    w = AttentionWidget(a, [str(i) for i in range(20)], transport="tiles")
+    req = {"kind": "self", "layer": 0, "heads": [0], "q0": 0, "q1": 20, "k0": 0, "k1": 20, "step": 1, **request_}
+    with pytest.raises(Exception, match=message):
+        _tile_window(w._sources, req)
+
+
+def test_lazy_attention_goes_to_the_widget_as_tiles(tokenizer):
+    from attn_widget import AttentionWidget
+
+    model = make_model("llama", tokenizer)
+    with capture_qk(model) as capture, torch.no_grad():
+        model(**tokenizer("the cat sat on the mat", return_tensors="pt"))
+    lazy = LazyAttention(*capture.arrays(), capture.scaling, causal=True)
+    w = AttentionWidget(lazy, tokenizer.convert_ids_to_tokens(tokenizer("the cat sat on the mat")["input_ids"]), include_layers=[2])
+    assert w.attention_data["self"]["tiled"] and w.layer_numbers == [2]
+    with pytest.raises(ValueError, match="sent as tiles"):
+        AttentionWidget(lazy, [str(i) for i in range(lazy.shape[2])], transport="full")
