@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .inputs import SDPA_HINT, AttentionInputError, to_attention_array
-from .qk import capture_qk
+from .qk import attention_modules, capture_qk
 
 
 @dataclass
@@ -30,6 +30,9 @@ class AttentionResult:
     encoder_attention: np.ndarray | None = None
     decoder_attention: np.ndarray | None = None
     cross_attention: np.ndarray | None = None
+    #: Model layer/head number of each row of ``attention`` when ``layers=``/``heads=`` selected some.
+    layer_numbers: list[int] | None = None
+    head_numbers: list[int] | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     queries: np.ndarray | None = None
     keys: np.ndarray | None = None
@@ -46,7 +49,8 @@ class AttentionResult:
                 cross_attention=self.cross_attention, encoder_tokens=self.encoder_tokens,
                 decoder_tokens=self.decoder_tokens,
             )
-        return dict(attention=self.attention, tokens=self.tokens, sentence_b_start=self.sentence_b_start)
+        return dict(attention=self.attention, tokens=self.tokens, sentence_b_start=self.sentence_b_start,
+                    layer_numbers=self.layer_numbers, head_numbers=self.head_numbers)
 
 
 @contextlib.contextmanager
@@ -93,6 +97,21 @@ def _sentence_b_start(encoding: Any) -> int | None:
     return None
 
 
+#: extract_attention refuses (or goes lazy) when materialising attention would take more than this.
+DEFAULT_MAX_MEMORY = 2 * 2**30
+
+
+def attention_memory(config: Any, tokens: int, layers: int | None = None, heads: int | None = None) -> int:
+    """Bytes of float32 attention ``(layers, heads, tokens, tokens)`` for ``config`` (all layers/heads by default)."""
+    n_layers = layers if layers is not None else config.num_hidden_layers
+    n_heads = heads if heads is not None else config.num_attention_heads
+    return 4 * n_layers * n_heads * tokens * tokens
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.2f} GiB"
+
+
 def extract_attention(
     model: Any,
     tokenizer: Any,
@@ -101,6 +120,10 @@ def extract_attention(
     *,
     decoder_text: str | None = None,
     with_qk: bool = False,
+    layers: Sequence[int] | None = None,
+    heads: Sequence[int] | None = None,
+    lazy: bool | None = None,
+    max_memory: int = DEFAULT_MAX_MEMORY,
 ) -> AttentionResult:
     """Run ``model`` on ``text`` (and ``text_pair``) and return its attention.
 
@@ -108,6 +131,12 @@ def extract_attention(
     restores the model afterwards. For encoder-decoder models the decoder reads ``decoder_text``
     (default: ``text_pair``, else ``text``), tokenized with the same tokenizer. ``with_qk=True`` also
     captures ``queries``/``keys`` and ``extras["qk_scaling"]`` (:func:`attn_widget.qk.capture_qk`).
+
+    ``layers``/``heads`` (model numbers) keep only those. Memory stays bounded: when the eager
+    forward would materialise more than ``max_memory`` bytes of attention (all layers × heads ×
+    tokens² × 4), the call runs the model with its memory-efficient attention, captures queries and
+    keys instead and returns a :class:`~attn_widget.lazy.LazyAttention` that computes each layer on
+    demand (``lazy=True`` forces this, ``lazy=False`` refuses with the estimate instead).
     """
     import torch
 
@@ -118,6 +147,18 @@ def extract_attention(
     if is_enc_dec:
         dec_ids = tokenizer(decoder_text or text_pair or text, return_tensors="pt")["input_ids"].to(device)
         inputs["decoder_input_ids"] = dec_ids
+    n_tokens = inputs["input_ids"].shape[1]
+    eager_bytes = attention_memory(model.config, n_tokens)
+    if lazy is None:
+        lazy = eager_bytes > max_memory and not is_enc_dec
+    if lazy:
+        return _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory)
+    if eager_bytes > max_memory:
+        raise AttentionInputError(
+            f"attention of {n_tokens} tokens needs {_gib(eager_bytes)} (all {model.config.num_hidden_layers} layers × "
+            f"{model.config.num_attention_heads} heads × {n_tokens}² × 4 bytes), more than max_memory={_gib(max_memory)}; "
+            "use lazy=True (computes layers on demand from queries/keys), a shorter input, or raise max_memory"
+        )
     qk_context = capture_qk(model) if with_qk else contextlib.nullcontext()
     with eager_attention(model), torch.no_grad(), qk_context as qk:
         out = model(**inputs, output_attentions=True, return_dict=True)
@@ -140,14 +181,64 @@ def extract_attention(
         )
     if not getattr(out, "attentions", None):
         raise AttentionInputError(f"{type(model).__name__} returned no attentions. {SDPA_HINT}")
+    layer_numbers = _check_selection(layers, len(out.attentions), "layers", "layer")
+    head_numbers = _check_selection(heads, out.attentions[0].shape[1], "heads", "head")
+    attention = to_attention_array([out.attentions[i] for i in layer_numbers], name="attentions")[:, head_numbers]
     result = AttentionResult(
         tokens=convert(inputs["input_ids"]),
-        attention=to_attention_array(out.attentions, name="attentions"),
+        attention=np.ascontiguousarray(attention),
         sentence_b_start=_sentence_b_start(enc) if text_pair is not None else None,
+        layer_numbers=layer_numbers if layers is not None else None,
+        head_numbers=head_numbers if heads is not None else None,
     )
     if qk is not None:
         qk.fill(result)
     return result
+
+
+def _check_selection(values: Sequence[int] | None, count: int, name: str, what: str) -> list[int]:
+    if values is None:
+        return list(range(count))
+    values = [int(v) for v in values]
+    bad = [v for v in values if not 0 <= v < count]
+    if bad or not values:
+        raise AttentionInputError(f"{name}={values!r}: the model has {count} {what}s (0..{count - 1})")
+    return values
+
+
+def _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory) -> AttentionResult:
+    """Queries/keys from one memory-efficient forward; attention computed per layer on demand."""
+    import torch
+
+    from .lazy import LazyAttention
+
+    with capture_qk(model) as capture, torch.no_grad():
+        was_training = model.training
+        model.eval()
+        try:
+            model(**inputs)
+        finally:
+            model.train(was_training)
+    queries, keys = capture.arrays()
+    layer_numbers = _check_selection(layers, queries.shape[0], "layers", "layer")
+    head_numbers = _check_selection(heads, queries.shape[1], "heads", "head")
+    causal = all(getattr(m, "is_causal", False) for m in attention_modules(model)[1])
+    if not causal and (inputs["attention_mask"] == 0).any():
+        raise AttentionInputError("lazy extraction handles one unpadded input; padding masks are not applied")
+    one_layer = attention_memory(model.config, queries.shape[2], 1)
+    if one_layer > max_memory:
+        raise AttentionInputError(f"one layer of attention at {queries.shape[2]} tokens needs {_gib(one_layer)}, "
+                                  f"more than max_memory={_gib(max_memory)}; pass heads= or a shorter input")
+    select = np.ix_(layer_numbers, head_numbers)
+    lazy = LazyAttention(np.ascontiguousarray(queries[select]), np.ascontiguousarray(keys[select]),
+                         capture.scaling[layer_numbers], causal)
+    return AttentionResult(
+        tokens=list(tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist())),
+        attention=lazy,
+        sentence_b_start=_sentence_b_start(enc) if "token_type_ids" in enc and enc["token_type_ids"].any() else None,
+        layer_numbers=layer_numbers if layers is not None else None,
+        head_numbers=head_numbers if heads is not None else None,
+    )
 
 
 def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **widget_options: Any):

@@ -51,6 +51,7 @@ class AttentionWidget(anywidget.AnyWidget):
         "kind is 'self', or 'encoder'/'decoder'/'cross'."
     ).tag(sync=True)
     layer_numbers = t.List(t.Int(), help="Model layer number of each stored layer (include_layers).").tag(sync=True)
+    head_numbers = t.List(t.Int(), help="Model head number of each stored head when only some were extracted; empty: 0, 1, ...").tag(sync=True)
     num_kv_heads = t.Int(0, help="KV heads of a grouped-query model (query head h reads KV head h // (heads / num_kv_heads)); 0: not grouped.").tag(sync=True)
     neuron_data = t.Dict(
         help="Queries/keys for the neuron view: attn_widget.qk.neuron_payload (float16 buffers, one per layer) "
@@ -79,6 +80,8 @@ class AttentionWidget(anywidget.AnyWidget):
         encoder_tokens: Sequence[str] | None = None,
         decoder_tokens: Sequence[str] | None = None,
         include_layers: Sequence[int] | None = None,
+        layer_numbers: Sequence[int] | None = None,
+        head_numbers: Sequence[int] | None = None,
         batch_index: int = 0,
         attention_mask: Any = None,
         decoder_attention_mask: Any = None,
@@ -107,11 +110,18 @@ class AttentionWidget(anywidget.AnyWidget):
             encoder_tokens, decoder_tokens, batch_index, attention_mask, decoder_attention_mask,
         )
         n_layers, n_heads = next(iter(blocks.values())).shape[:2]
-        layer_numbers = list(range(n_layers))
+        stored = list(range(n_layers)) if layer_numbers is None else [int(n) for n in layer_numbers]
+        for name, numbers, count in (("layer_numbers", stored, n_layers), ("head_numbers", head_numbers, n_heads)):
+            if numbers is not None and len(numbers) != count:
+                raise AttentionInputError(f"{name} has {len(numbers)} entries for {count} {name.split('_')[0]}s")
+        layer_numbers = stored
         if include_layers is not None:
-            layer_numbers = _check_indices(include_layers, n_layers, "include_layers", "layer")
-            blocks = {k: a.select_layers(layer_numbers) if isinstance(a, LazyAttention) else a[layer_numbers]
-                      for k, a in blocks.items()}
+            missing = [n for n in include_layers if n not in stored]
+            if missing:
+                raise AttentionInputError(f"include_layers has layer {missing[0]}, but the attention holds layers {stored}")
+            index = [stored.index(n) for n in include_layers]
+            layer_numbers = [stored[i] for i in index]
+            blocks = {k: a.select_layers(index) if isinstance(a, LazyAttention) else a[index] for k, a in blocks.items()}
         if prettify_tokens:
             tok, dec_tok = _prettify(tok), _prettify(dec_tok)
         if sentence_b_start is not None and not 0 <= sentence_b_start <= len(tok):
@@ -133,6 +143,7 @@ class AttentionWidget(anywidget.AnyWidget):
             decoder_tokens=dec_tok,
             sentence_b_start=sentence_b_start,
             layer_numbers=layer_numbers,
+            head_numbers=list(head_numbers or []),
             attention_data=data,
             **traits,
         )

@@ -101,3 +101,36 @@ def test_model_restored_when_forward_fails(tokenizer):
     with pytest.raises(Exception):
         extract_attention(model, tokenizer, " ".join(["the"] * 200))  # longer than n_positions=128
     assert model.config._attn_implementation == "sdpa"
+
+
+def test_layers_and_heads_keep_model_numbers(tokenizer):
+    model = make_model("bert", tokenizer)
+    full = extract_attention(model, tokenizer, "the cat sat on the mat")
+    part = extract_attention(model, tokenizer, "the cat sat on the mat", layers=[2, 0], heads=[3])
+    assert part.attention.shape == (2, 1, *full.attention.shape[2:])
+    np.testing.assert_array_equal(part.attention, full.attention[[2, 0]][:, [3]])
+    w = AttentionWidget.from_result(part)
+    assert w.layer_numbers == [2, 0] and w.head_numbers == [3] and w.layer == 2
+    with pytest.raises(AttentionInputError, match="layers=\\[5\\]: the model has 3 layers"):
+        extract_attention(model, tokenizer, "the cat", layers=[5])
+
+
+@pytest.mark.parametrize("family", ["gpt2", "llama"])
+def test_over_the_memory_limit_goes_lazy_and_matches(tokenizer, family):
+    from attn_widget.lazy import LazyAttention
+
+    model = make_model(family, tokenizer, initializer_range=0.3)
+    text = "the cat sat on the mat and the dog ran to the park"
+    eager = extract_attention(model, tokenizer, text).attention
+    lazy = extract_attention(model, tokenizer, text, max_memory=5000, layers=[1, 2])  # one layer fits, all do not
+    assert isinstance(lazy.attention, LazyAttention) and lazy.layer_numbers == [1, 2]
+    np.testing.assert_allclose(np.asarray(lazy.attention), eager[[1, 2]], atol=1e-5)
+    assert model.config._attn_implementation == "sdpa"
+    w = AttentionWidget.from_result(lazy)
+    assert w.attention_data["self"]["tiled"] and w.layer_numbers == [1, 2]
+
+
+def test_refuses_with_the_estimate_instead_of_crashing(tokenizer):
+    model = make_model("bert", tokenizer)
+    with pytest.raises(AttentionInputError, match=r"needs 0\.00 GiB .*3 layers × 4 heads × 8² × 4 bytes.*lazy=True"):
+        extract_attention(model, tokenizer, "the cat sat on the mat", lazy=False, max_memory=100)
