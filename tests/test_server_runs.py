@@ -1,0 +1,282 @@
+"""REST handlers of the runs sidebar, against a real Jupyter server (pytest-jupyter) and real
+event files written by torch's SummaryWriter."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_core.utils import ensure_event_loop
+from jupyter_server.utils import url_path_join
+from tornado.httpclient import HTTPClientError
+
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+SETTINGS_KEY = "attn_widget_runs"
+
+
+def on_server_loop(test):
+    """Run an async test on pytest-jupyter's loop, where the server lives. (With the project's
+    ``asyncio_mode = "auto"``, pytest-asyncio would run it on a loop of its own and every request
+    to the server would time out.)"""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        ensure_event_loop(prefer_selector_loop=True).run_until_complete(test(*args, **kwargs))
+
+    return run
+
+
+@pytest.fixture
+def jp_server_config():
+    return {"ServerApp": {"jpserver_extensions": {"attn_widget": True}}}
+
+
+def write_run(path: Path, steps: int, tags=("loss", "acc"), start: int = 0) -> None:
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(path)) as writer:
+        for step in range(start, start + steps):
+            for k, tag in enumerate(tags):
+                writer.add_scalar(tag, step * 0.5 + k, step)
+
+
+@pytest.fixture
+def logs(jp_root_dir: Path) -> Path:
+    """root/logs/{a, b/c} runs inside the root; an 'outside' run beside the root, reachable only
+    through a symlink root/logs/escape."""
+    logs = jp_root_dir / "logs"
+    write_run(logs / "a", 30)
+    write_run(logs / "b" / "c", 5, tags=("loss",))
+    outside = jp_root_dir.parent / "outside"
+    write_run(outside / "secret", 10, tags=("secret_tag",))
+    os.symlink(outside, logs / "escape")
+    return logs
+
+
+async def get_json(jp_fetch, *parts, **params):
+    response = await jp_fetch("attn-widget", *parts, params=params)
+    assert response.code == 200
+    assert response.headers["Content-Type"].startswith("application/json")
+    return json.loads(response.body)
+
+
+async def error_of(jp_fetch, *parts, **params) -> tuple[int, str]:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("attn-widget", *parts, params=params)
+    return info.value.code, json.loads(info.value.response.body)["message"]
+
+
+@pytest.fixture
+def fetcher(http_server_client, jp_base_url, jp_auth_header):
+    """(client, base url, auth header): for requests whose path must not be re-escaped."""
+    return http_server_client, jp_base_url, jp_auth_header
+
+
+async def raw_get(fetcher, path: str) -> tuple[int, str]:
+    """GET ``{base_url}attn-widget/<path>`` with the path sent exactly as given; (code, message)."""
+    client, base_url, auth = fetcher
+    response = await client.fetch(f"{base_url}attn-widget/{path}", headers=auth, raise_error=False)
+    return response.code, json.loads(response.body)["message"]
+
+
+def cached_paths(jp_serverapp) -> list[str]:
+    return list(jp_serverapp.web_app.settings[SETTINGS_KEY].cache._readers)
+
+
+@on_server_loop
+async def test_runs_list_contract(jp_fetch, logs):
+    body = await get_json(jp_fetch, "runs")
+    assert body["root"] == ""
+    runs = {r["name"]: r for r in body["runs"]}
+    assert set(runs) == {"logs/a", "logs/b/c"}  # the symlinked folder is not followed
+    a = runs["logs/a"]
+    assert a["last_step"] == 29
+    assert a["tags"] == ["acc", "loss"]
+    assert a["live"] is True and a["warnings"] == []
+    assert a["size"] == sum(f.stat().st_size for f in (logs / "a").iterdir())
+    assert abs(a["updated"] - time.time()) < 120
+    assert runs["logs/b/c"]["tags"] == ["loss"] and runs["logs/b/c"]["last_step"] == 4
+
+    sub = await get_json(jp_fetch, "runs", logdir="logs/b")
+    assert sub["root"] == "logs/b"
+    assert [r["name"] for r in sub["runs"]] == ["logs/b/c"]
+
+
+@on_server_loop
+async def test_scalars_full_and_downsampled(jp_fetch, logs):
+    body = await get_json(jp_fetch, "runs", "logs/a", "scalars")
+    assert body["run"] == "logs/a" and body["warnings"] == []
+    assert set(body["tags"]) == {"loss", "acc"}
+    loss = body["tags"]["loss"]
+    assert loss["steps"] == list(range(30))
+    assert loss["values"] == [s * 0.5 for s in range(30)]
+    assert len(loss["wall_times"]) == 30 and all(w > 1e9 for w in loss["wall_times"])
+
+    small = await get_json(jp_fetch, "runs", "logs/a", "scalars", tags="acc", max_points="6")
+    assert list(small["tags"]) == ["acc"]
+    acc = small["tags"]["acc"]
+    assert len(acc["steps"]) <= 6
+    assert acc["steps"][0] == 0 and acc["steps"][-1] == 29  # ends and extremes kept
+    assert min(acc["values"]) == 1.0 and max(acc["values"]) == 29 * 0.5 + 1
+
+    missing_tag = await get_json(jp_fetch, "runs", "logs/a", "scalars", tags="nope,loss")
+    assert list(missing_tag["tags"]) == ["loss"]
+    assert missing_tag["warnings"] == ["tag not found: nope"]
+
+
+@on_server_loop
+async def test_bad_max_points_is_400(jp_fetch, logs):
+    assert (await error_of(jp_fetch, "runs", "logs/a", "scalars", max_points="x"))[0] == 400
+    code, message = await error_of(jp_fetch, "runs", "logs/a", "scalars", max_points="2")
+    assert code == 400 and "at least 4" in message
+
+
+@on_server_loop
+async def test_requests_without_token_are_refused(jp_serverapp, http_server_client, jp_base_url, logs):
+    for path in ("runs", "runs/logs/a/scalars", "version"):
+        response = await http_server_client.fetch(
+            url_path_join(jp_base_url, "attn-widget", path), raise_error=False
+        )
+        assert response.code in (401, 403), path
+    assert cached_paths(jp_serverapp) == []  # refused before any file was read
+
+
+@on_server_loop
+async def test_traversal_with_dotdot_is_refused(jp_fetch, jp_serverapp, fetcher, logs):
+    code, message = await error_of(jp_fetch, "runs", logdir="../outside")
+    assert code == 403 and "'..'" in message
+    code, _ = await error_of(jp_fetch, "runs", logdir="logs/../../outside")
+    assert code == 403
+    code, _ = await error_of(jp_fetch, "runs", "../outside/secret", "scalars")
+    assert code == 403
+    code, message = await raw_get(fetcher, "runs/..%2Foutside%2Fsecret/scalars")  # as encodeURIComponent sends it
+    assert code == 403 and "'..'" in message
+    assert cached_paths(jp_serverapp) == []
+
+
+@on_server_loop
+async def test_absolute_paths_are_refused(jp_fetch, jp_serverapp, fetcher, logs):
+    outside = str(logs.parent.parent / "outside")
+    code, message = await error_of(jp_fetch, "runs", logdir=outside)
+    assert code == 403 and "absolute" in message
+    code, message = await raw_get(fetcher, f"runs/{outside}/secret/scalars")  # .../runs//tmp/...
+    assert code == 403 and "absolute" in message
+    code, message = await raw_get(fetcher, "runs/" + (outside + "/secret").replace("/", "%2F") + "/scalars")
+    assert code == 403 and "absolute" in message
+    assert cached_paths(jp_serverapp) == []
+
+
+@on_server_loop
+async def test_symlink_outside_root_is_refused(jp_fetch, jp_serverapp, logs):
+    code, message = await error_of(jp_fetch, "runs", logdir="logs/escape")
+    assert code == 403 and "outside" in message
+    code, _ = await error_of(jp_fetch, "runs", "logs/escape/secret", "scalars")
+    assert code == 403
+    # a symlinked event file inside a run, pointing outside, is ignored too
+    secret_file = next((logs.parent.parent / "outside" / "secret").iterdir())
+    os.symlink(secret_file, logs / "a" / f"{secret_file.name}.link")
+    body = await get_json(jp_fetch, "runs", "logs/a", "scalars")
+    assert "secret_tag" not in body["tags"]
+    outside = str((logs.parent.parent / "outside").resolve())
+    assert not any(p.startswith(outside) for p in cached_paths(jp_serverapp))
+
+
+@on_server_loop
+async def test_missing_logdir_and_run_are_404(jp_fetch, logs):
+    code, message = await error_of(jp_fetch, "runs", logdir="logs/nope")
+    assert code == 404 and "logs/nope" in message
+    code, _ = await error_of(jp_fetch, "runs", "logs/nope", "scalars")
+    assert code == 404
+    code, message = await error_of(jp_fetch, "runs", "logs/b", "scalars")  # folder without event files
+    assert code == 404 and "no TensorBoard event files" in message
+
+
+@on_server_loop
+async def test_refresh_reads_only_appended_bytes(jp_fetch, jp_serverapp, jp_root_dir):
+    from torch.utils.tensorboard import SummaryWriter
+
+    writer = SummaryWriter(str(jp_root_dir / "live"))
+    for step in range(20):
+        writer.add_scalar("loss", float(step), step)
+    writer.flush()
+    first = await get_json(jp_fetch, "runs")
+    assert first["runs"][0]["last_step"] == 19
+    event_file = next((jp_root_dir / "live").iterdir())
+    size_before = event_file.stat().st_size
+    for step in range(20, 50):
+        writer.add_scalar("loss", float(step), step)
+    writer.close()
+    second = await get_json(jp_fetch, "runs")
+    assert second["runs"][0]["last_step"] == 49
+    reader = jp_serverapp.web_app.settings[SETTINGS_KEY].cache._readers[str(event_file.resolve())]
+    assert reader.bytes_read == event_file.stat().st_size - size_before
+    body = await get_json(jp_fetch, "runs", "live", "scalars")
+    assert body["tags"]["loss"]["steps"] == list(range(50))
+
+
+@on_server_loop
+async def test_big_read_does_not_block_other_requests(jp_fetch, jp_root_dir):
+    # ~1.2M real torch records: the records of one SummaryWriter file, repeated
+    write_run(jp_root_dir / "seed", 2000, tags=("loss",))
+    seed = next((jp_root_dir / "seed").iterdir()).read_bytes()
+    big = jp_root_dir / "big"
+    big.mkdir()
+    with open(big / "events.out.tfevents.1.big", "wb") as f:
+        for _ in range(600):
+            f.write(seed)
+
+    t0 = time.perf_counter()
+    task = asyncio.ensure_future(jp_fetch("attn-widget", "runs", "big", "scalars"))
+    latencies = []
+    await asyncio.sleep(0.05)
+    while not task.done():
+        t = time.perf_counter()
+        await jp_fetch("attn-widget", "version")
+        latencies.append(time.perf_counter() - t)
+    response = await task
+    total = time.perf_counter() - t0
+    assert 900 < len(json.loads(response.body)["tags"]["loss"]["steps"]) <= 1000
+    assert total > 0.4, "precondition: the big read must take a while"
+    assert len(latencies) >= 2, "version requests were answered while the big read ran"
+    assert max(latencies) < total / 3
+
+
+def test_server_start_imports_no_tensorboard(tmp_path):
+    code = """
+import sys
+from jupyter_server.serverapp import ServerApp
+app = ServerApp()
+app.initialize(argv=["--ServerApp.jpserver_extensions={'attn_widget': True}", "--port=0",
+                     "--ServerApp.root_dir=%s", "--ServerApp.open_browser=False"])
+assert "attn_widget_runs" in app.web_app.settings, "extension not loaded"
+print(sorted(m for m in sys.modules if m.split(".")[0] == "tensorboard"))
+""" % tmp_path
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1])))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+class TestConfiguredRoot:
+    @pytest.fixture
+    def jp_server_config(self, jp_root_dir):
+        return {
+            "ServerApp": {"jpserver_extensions": {"attn_widget": True}},
+            "TensorBoardRuns": {"root_dir": str(jp_root_dir / "logs")},
+        }
+
+    @on_server_loop
+    async def test_names_are_relative_to_the_configured_root(self, jp_fetch, logs):
+        body = await get_json(jp_fetch, "runs")
+        assert body["root"] == ""
+        assert [r["name"] for r in body["runs"]] == ["a", "b/c"]
+        assert (await get_json(jp_fetch, "runs", "b/c", "scalars"))["run"] == "b/c"
+        assert (await error_of(jp_fetch, "runs", logdir=".."))[0] == 403
