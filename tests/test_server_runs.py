@@ -133,6 +133,17 @@ async def test_scalars_full_and_downsampled(jp_fetch, logs):
 
 
 @on_server_loop
+async def test_event_files_in_the_root_are_run_dot(jp_fetch, jp_root_dir):
+    write_run(jp_root_dir, 3, tags=("loss",))
+    listed = await get_json(jp_fetch, "runs")
+    assert [r["name"] for r in listed["runs"]] == ["."]
+    via_dot = await get_json(jp_fetch, "runs", ".", "scalars")
+    normalised = await get_json(jp_fetch, "runs", "scalars")  # what a browser sends for runs/./scalars
+    assert via_dot == normalised
+    assert normalised["run"] == "." and normalised["tags"]["loss"]["steps"] == [0, 1, 2]
+
+
+@on_server_loop
 async def test_bad_max_points_is_400(jp_fetch, logs):
     assert (await error_of(jp_fetch, "runs", "logs/a", "scalars", max_points="x"))[0] == 400
     code, message = await error_of(jp_fetch, "runs", "logs/a", "scalars", max_points="2")

@@ -3,7 +3,8 @@
 * ``GET {base_url}attn-widget/version`` → ``{"version": str}``
 * ``GET {base_url}attn-widget/runs?logdir=<path relative to the root, optional>`` →
   ``{"root": str, "runs": [{"name", "last_step", "updated", "size", "tags", "live", "warnings"}]}``
-* ``GET {base_url}attn-widget/runs/<run>/scalars?tags=a,b&max_points=N`` →
+* ``GET {base_url}attn-widget/runs/<run>/scalars?tags=a,b&max_points=N`` (``runs/scalars``: the run
+  named ``.``, i.e. event files directly in the root, since browsers drop ``/./`` from URLs) →
   ``{"run": str, "tags": {tag: {"steps", "wall_times", "values"}}, "warnings": [str]}``
 
 The root is ``c.TensorBoardRuns.root_dir`` (default: the server's ``root_dir``); paths that resolve
@@ -141,7 +142,7 @@ class ScalarsHandler(_RunsHandler):
     tag downsampled to at most ``max_points`` (default 1000, >= 4) with LTTB keeping min and max."""
 
     @web.authenticated
-    async def get(self, run: str) -> None:
+    async def get(self, run: str = ".") -> None:
         from ..tensorboard import downsample, read_scalars
 
         state = self.runs_state
@@ -184,5 +185,6 @@ def setup_handlers(server_app) -> None:
     web_app.add_handlers(".*$", [
         (url_path_join(base, "version"), VersionHandler),
         (url_path_join(base, "runs"), RunsHandler),
+        (url_path_join(base, "runs", "scalars"), ScalarsHandler),
         (url_path_join(base, "runs", "(.+)", "scalars"), ScalarsHandler),
     ])
