@@ -12,6 +12,9 @@ export interface BlockState {
   dtype: 'uint8' | 'float16';
   scale: number[][];
   layers: (DataView | ArrayBuffer | Uint8Array)[];
+  /** Tiled transport: `layers` is empty; thumbnails (max-pooled by `step`) come instead, full windows on request. */
+  tiled?: boolean;
+  thumbs?: { step: number; shape: [number, number]; layers: (DataView | ArrayBuffer | Uint8Array)[] };
 }
 
 /** A decoded block: per-layer values plus per-(layer, head) multipliers. */
@@ -24,6 +27,10 @@ export interface AttentionBlock {
   values: (Uint8Array | Float32Array)[];
   /** weight = values[layer][i] × mul[layer × heads + head]. */
   mul: Float32Array;
+  /** Tiled transport: no `values`; `thumbs` is the (layers, heads, ⌈q/step⌉, ⌈k/step⌉) max-pooled block. */
+  tiled: boolean;
+  thumbs: AttentionBlock | null;
+  thumbStep: number;
 }
 
 export function toBytes(buf: DataView | ArrayBuffer | Uint8Array): Uint8Array {
@@ -64,6 +71,11 @@ export function decodeBlock(state: BlockState): AttentionBlock {
   const [layers, heads, queries, keys] = state.shape;
   const size = heads * queries * keys;
   const mul = new Float32Array(layers * heads).fill(1);
+  if (state.tiled && state.thumbs) {
+    const [rows, cols] = state.thumbs.shape;
+    const thumbs = decodeBlock({ shape: [layers, heads, rows, cols], dtype: 'uint8', scale: state.scale, layers: state.thumbs.layers });
+    return { layers, heads, queries, keys, values: [], mul: thumbs.mul, tiled: true, thumbs, thumbStep: state.thumbs.step };
+  }
   const values = state.layers.map((buf, l) => {
     const bytes = toBytes(buf);
     const v = state.dtype === 'float16' ? decodeFloat16(bytes) : bytes;
@@ -77,7 +89,7 @@ export function decodeBlock(state: BlockState): AttentionBlock {
       for (let h = 0; h < heads; h++) mul[l * heads + h] = state.scale[l][h] / 255;
     }
   }
-  return { layers, heads, queries, keys, values, mul };
+  return { layers, heads, queries, keys, values, mul, tiled: false, thumbs: null, thumbStep: 1 };
 }
 
 export function decodeAll(data: Record<string, BlockState>): Partial<Record<Kind, AttentionBlock>> {

@@ -1,12 +1,13 @@
 /**
- * Head view: query tokens on the left, key tokens on the right, one line per weight (opacity =
- * weight, colour = head), or an L×L heatmap for long inputs. Drawn on canvas: lines are batched
- * into one path per (head, opacity bucket), so a paint costs heads × 16 strokes, not L² elements.
+ * Head view (lines): query tokens on the left, key tokens on the right, one line per weight
+ * (opacity = weight, colour = head). Drawn on canvas: lines are batched into one path per (head,
+ * opacity bucket), so a paint costs heads × 16 strokes, not L² elements. Long inputs can keep only
+ * each query's strongest links (exBERT's cumulative-weight pruning). Heatmaps are heatmap.ts.
  */
 
 import { weight } from './data';
 import type { Slice } from './layout';
-import { css, headColor, type RGB } from './palette';
+import { css, headColor } from './palette';
 import type { Colors } from './theme';
 import { createCanvas, fitText, FONT, labelWidth, LineBatch, sizeCanvas } from './canvas';
 import { escapeHtml, showTooltip } from './tooltip';
@@ -18,14 +19,34 @@ export interface HeadViewState {
   /** Index of the stored layer (not the model's layer number). */
   layer: number;
   heads: number[];
-  mode: DrawMode;
+  /** Per query and head, draw the strongest links that together hold this share of the row's weight (1: all). */
+  coverage: number;
   colors: Colors;
 }
 
-const ROW = 18;
-const PAD = 8;
-const GAP = 220;
-const HEATMAP_SIZE = 640;
+/** Lines-mode layout (CSS px): row height, top/bottom padding, gap between the token columns. */
+export const ROW = 18;
+export const PAD = 8;
+export const GAP = 220;
+
+/**
+ * Which of `weights` to keep: the largest ones whose sum first reaches `coverage` × the total
+ * (exBERT prunes links this way, default 0.7). Returns a 0/1 mask.
+ */
+export function linkMask(weights: ArrayLike<number>, coverage: number): Uint8Array {
+  const keep = new Uint8Array(weights.length);
+  if (coverage >= 1) return keep.fill(1);
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) total += weights[i];
+  const order = Array.from({ length: weights.length }, (_, i) => i).sort((a, b) => weights[b] - weights[a]);
+  let sum = 0;
+  for (const i of order) {
+    if (sum >= coverage * total) break;
+    keep[i] = 1;
+    sum += weights[i];
+  }
+  return keep;
+}
 
 /** Mean over `heads` of the weight (q, k). */
 function meanWeight(s: HeadViewState, q: number, k: number): number {
@@ -56,9 +77,10 @@ export class HeadView {
   private canvas = createCanvas('aw-head-canvas');
   private overlay = createCanvas('aw-head-overlay');
   private tooltip: HTMLDivElement;
-  private state: HeadViewState | null = null;
+  /** Last painted state (read by the image export). */
+  state: HeadViewState | null = null;
   private cache: HTMLCanvasElement | null = null;
-  private geometry = { leftW: 0, rightW: 0, width: 0, height: 0, cell: 1, labelW: 0, labelH: 0 };
+  private geometry = { leftW: 0, rightW: 0, width: 0, height: 0 };
   private hovered: Hit | null = null;
 
   constructor(tooltip: HTMLDivElement) {
@@ -77,8 +99,7 @@ export class HeadView {
     this.state = state;
     this.hovered = null;
     this.tooltip.hidden = true;
-    if (state.mode === 'lines') this.paintLines(null);
-    else this.paintHeatmap();
+    this.paintLines(null);
     this.cache = null;
   }
 
@@ -107,9 +128,14 @@ export class HeadView {
 
     const qs = focus?.side === 'query' ? [focus.index] : range(slice.q0, slice.q1);
     const ks = focus?.side === 'key' ? [focus.index] : range(slice.k0, slice.k1);
+    const row = new Float32Array(ks.length);
     for (const h of s.heads) {
       const lines = new LineBatch();
-      for (const q of qs) for (const k of ks) lines.add(x0, yq(q), x1, yk(k), weight(slice.block, s.layer, h, q, k));
+      for (const q of qs) {
+        ks.forEach((k, j) => (row[j] = weight(slice.block, s.layer, h, q, k)));
+        const keep = focus ? null : linkMask(row, s.coverage);
+        ks.forEach((k, j) => (!keep || keep[j]) && lines.add(x0, yq(q), x1, yk(k), row[j]));
+      }
       lines.stroke(ctx, headColor(h, slice.block.heads));
     }
 
@@ -158,79 +184,6 @@ export class HeadView {
     }
   }
 
-  // ---------- heatmap ----------
-
-  private paintHeatmap(): void {
-    const s = this.state!;
-    const { slice, colors } = s;
-    const nq = slice.q1 - slice.q0;
-    const nk = slice.k1 - slice.k0;
-    const g = this.geometry;
-    const cell = Math.max(1, Math.min(24, Math.floor(HEATMAP_SIZE / Math.max(nq, nk))));
-    const labels = cell >= 10;
-    const measure = this.canvas.getContext('2d')!;
-    g.cell = cell;
-    g.labelW = labels ? labelWidth(measure, slice.queryTokens, 120) + 10 : 0;
-    g.labelH = labels ? labelWidth(measure, slice.keyTokens, 120) + 10 : 0;
-    g.width = g.labelW + nk * cell + PAD;
-    g.height = g.labelH + nq * cell + PAD;
-    const ctx = sizeCanvas(this.canvas, g.width, g.height);
-    sizeCanvas(this.overlay, g.width, g.height);
-    ctx.clearRect(0, 0, g.width, g.height);
-
-    const image = new ImageData(nk, nq);
-    const px = image.data;
-    const colorsRGB: RGB[] = s.heads.map(h => headColor(h, slice.block.heads));
-    let peak = 0;
-    const mix = new Float32Array(nq * nk * 4);
-    for (let qi = 0; qi < nq; qi++) {
-      for (let ki = 0; ki < nk; ki++) {
-        let r = 0, gg = 0, b = 0, sum = 0, max = 0;
-        s.heads.forEach((h, i) => {
-          const w = weight(slice.block, s.layer, h, slice.q0 + qi, slice.k0 + ki);
-          const c = colorsRGB[i];
-          r += w * c[0];
-          gg += w * c[1];
-          b += w * c[2];
-          sum += w;
-          if (w > max) max = w;
-        });
-        const o = (qi * nk + ki) * 4;
-        mix[o] = sum ? r / sum : 0;
-        mix[o + 1] = sum ? gg / sum : 0;
-        mix[o + 2] = sum ? b / sum : 0;
-        mix[o + 3] = max;
-        if (max > peak) peak = max;
-      }
-    }
-    // Colour = weight-blend of the heads' colours; opacity = strongest head's weight / view maximum.
-    for (let i = 0; i < nq * nk; i++) {
-      px[4 * i] = mix[4 * i];
-      px[4 * i + 1] = mix[4 * i + 1];
-      px[4 * i + 2] = mix[4 * i + 2];
-      px[4 * i + 3] = peak ? Math.round((255 * mix[4 * i + 3]) / peak) : 0;
-    }
-    const tile = document.createElement('canvas');
-    tile.width = nk;
-    tile.height = nq;
-    tile.getContext('2d')!.putImageData(image, 0, 0);
-    ctx.imageSmoothingEnabled = false;
-    ctx.drawImage(tile, g.labelW, g.labelH, nk * cell, nq * cell);
-
-    if (labels) {
-      ctx.font = FONT;
-      ctx.fillStyle = colors.fg;
-      ctx.textBaseline = 'middle';
-      ctx.textAlign = 'right';
-      slice.queryTokens.forEach((t, i) => ctx.fillText(fitText(ctx, t, g.labelW - 10), g.labelW - 6, g.labelH + (i + 0.5) * cell));
-      ctx.save();
-      ctx.rotate(-Math.PI / 2);
-      ctx.textAlign = 'left';
-      slice.keyTokens.forEach((t, i) => ctx.fillText(fitText(ctx, t, g.labelH - 10), -g.labelH + 6, g.labelW + (i + 0.5) * cell));
-      ctx.restore();
-    }
-  }
-
   // ---------- interaction ----------
 
   private hit(e: MouseEvent): { q: number | null; k: number | null; side: 'query' | 'key' | null } {
@@ -240,12 +193,6 @@ export class HeadView {
     const y = e.clientY - rect.top;
     const g = this.geometry;
     const { slice } = s;
-    if (s.mode === 'heatmap') {
-      const ki = Math.floor((x - g.labelW) / g.cell);
-      const qi = Math.floor((y - g.labelH) / g.cell);
-      const inside = ki >= 0 && qi >= 0 && ki < slice.k1 - slice.k0 && qi < slice.q1 - slice.q0;
-      return inside ? { q: slice.q0 + qi, k: slice.k0 + ki, side: null } : { q: null, k: null, side: null };
-    }
     const row = Math.floor((y - PAD) / ROW);
     if (x < g.leftW && row >= 0 && row < slice.q1 - slice.q0) return { q: slice.q0 + row, k: null, side: 'query' };
     if (x > g.leftW + GAP && row >= 0 && row < slice.k1 - slice.k0) return { q: null, k: slice.k0 + row, side: 'key' };
@@ -255,11 +202,6 @@ export class HeadView {
   private onMove(e: MouseEvent): void {
     if (!this.state) return;
     const h = this.hit(e);
-    if (this.state.mode === 'heatmap') {
-      this.paintCrosshair(h.q, h.k);
-      if (h.q === null || h.k === null) return this.hideTooltip();
-      return showTooltip(this.tooltip, e, this.pairTooltip(h.q, h.k));
-    }
     const hit: Hit | null = h.side === 'query' ? { side: 'query', index: h.q! } : h.side === 'key' ? { side: 'key', index: h.k! } : null;
     if (hit?.side !== this.hovered?.side || hit?.index !== this.hovered?.index) {
       this.hovered = hit;
@@ -272,8 +214,7 @@ export class HeadView {
   private onLeave(): void {
     if (!this.state) return;
     this.hideTooltip();
-    if (this.state.mode === 'heatmap') this.paintCrosshair(null, null);
-    else if (this.hovered) {
+    if (this.hovered) {
       this.hovered = null;
       this.focusLines(null);
     }
@@ -303,33 +244,9 @@ export class HeadView {
     this.paintLines(hit);
   }
 
-  private paintCrosshair(q: number | null, k: number | null): void {
-    const g = this.geometry;
-    const s = this.state!;
-    const ctx = this.overlay.getContext('2d')!;
-    ctx.clearRect(0, 0, g.width, g.height);
-    if (q === null || k === null) return;
-    const { slice } = s;
-    ctx.strokeStyle = s.colors.fg;
-    ctx.lineWidth = 1;
-    const cx = g.labelW + (k - slice.k0) * g.cell;
-    const cy = g.labelH + (q - slice.q0) * g.cell;
-    ctx.strokeRect(g.labelW + 0.5, cy + 0.5, (slice.k1 - slice.k0) * g.cell - 1, Math.max(1, g.cell - 1));
-    ctx.strokeRect(cx + 0.5, g.labelH + 0.5, Math.max(1, g.cell - 1), (slice.q1 - slice.q0) * g.cell - 1);
-  }
-
   private token(side: 'query' | 'key', index: number): string {
     const { slice } = this.state!;
     return side === 'query' ? slice.queryTokens[index - slice.q0] : slice.keyTokens[index - slice.k0];
-  }
-
-  private pairTooltip(q: number, k: number): string {
-    const s = this.state!;
-    const rows = s.heads.map(h => {
-      const w = weight(s.slice.block, s.layer, h, q, k);
-      return `<div class="aw-tip-row"><span class="aw-swatch" style="background:${css(headColor(h, s.slice.block.heads))}"></span>head ${h}<b>${w.toFixed(4)}</b></div>`;
-    });
-    return `<div class="aw-tip-title">${escapeHtml(this.token('query', q))} (${q}) → ${escapeHtml(this.token('key', k))} (${k})</div>${rows.join('')}`;
   }
 
   private linkTooltip(hit: Hit): string {

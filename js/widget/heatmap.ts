@@ -121,7 +121,8 @@ export class HeatmapView {
   private match = -1;
   private drag: { x: number; y: number; view: Viewport } | null = null;
 
-  constructor(private tooltip: HTMLDivElement) {
+  /** `onPainted` is called each time a tile is drawn (tests and benchmarks wait on it). */
+  constructor(private tooltip: HTMLDivElement, private onPainted: () => void = () => {}) {
     this.el.className = 'aw-heatmap';
     const stack = document.createElement('div');
     stack.className = 'aw-stack';
@@ -198,6 +199,7 @@ export class HeatmapView {
       if (gen !== this.generation) return;
       this.tile = tile;
       this.drawMain();
+      this.onPainted();
     };
     const showMini = (tile: Tile) => {
       if (gen !== this.generation) return;
@@ -232,8 +234,15 @@ export class HeatmapView {
       tile.width = t.cols;
       tile.height = t.rows;
       tile.getContext('2d')!.putImageData(blendTile(t, t.heads.map(hd => headColor(hd, s.slice.block.heads))), 0, 0);
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(LABEL_W, LABEL_H, w - LABEL_W, h - LABEL_H);
+      ctx.clip();
       ctx.imageSmoothingEnabled = false;
-      ctx.drawImage(tile, LABEL_W, LABEL_H, t.cols * t.step * this.cell, t.rows * t.step * this.cell);
+      const x = LABEL_W + (t.k0 - v.k0) * this.cell;
+      const y = LABEL_H + (t.q0 - v.q0) * this.cell;
+      ctx.drawImage(tile, x, y, t.cols * t.step * this.cell, t.rows * t.step * this.cell);
+      ctx.restore();
     }
     ctx.font = FONT;
     ctx.fillStyle = s.colors.fg;

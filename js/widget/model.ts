@@ -11,6 +11,7 @@ export interface Traits {
   sentence_b_start: number | null;
   attention_data: Record<string, BlockState>;
   layer_numbers: number[];
+  num_kv_heads: number;
   neuron_data: NeuronState | Record<string, never>;
   view: 'head' | 'model' | 'neuron';
   layer: number;
@@ -27,6 +28,7 @@ export interface WidgetModel {
   get<K extends keyof Traits>(key: K): Traits[K];
   set<K extends keyof Traits>(key: K, value: Traits[K]): void;
   save_changes(): void;
-  on(event: string, callback: () => void): void;
-  off(event: string, callback: () => void): void;
+  send(content: unknown, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
+  on(event: string, callback: (...args: any[]) => void): void;
+  off(event: string, callback: (...args: any[]) => void): void;
 }

@@ -20,11 +20,25 @@ export interface ModelViewState {
   width: number;
   colors: Colors;
   selected: { layer: number; head: number } | null;
+  /** Query heads per KV head (grouped-query attention); 1 when not grouped. */
+  groupSize: number;
 }
 
 const LABEL_W = 64;
 const LABEL_H = 20;
 const GAP = 4;
+/** Extra space between KV groups, and the height of their header row. */
+const GROUP_GAP = 8;
+const GROUP_H = 16;
+
+/** Left edge of each column: heads of one KV group sit together, groups a little apart. */
+export function columnOffsets(heads: number[], thumb: number, groupSize: number): number[] {
+  let groups = 0;
+  return heads.map((h, c) => {
+    if (c > 0 && groupSize > 1 && Math.floor(h / groupSize) !== Math.floor(heads[c - 1] / groupSize)) groups += 1;
+    return LABEL_W + c * (thumb + GAP) + groups * GROUP_GAP;
+  });
+}
 
 /**
  * Max-pool the (q0..q1) × (k0..k1) window of one head into `rows` × `cols` cells.
@@ -56,6 +70,8 @@ export class ModelView {
   private canvas = createCanvas('aw-model-canvas');
   private state: ModelViewState | null = null;
   private thumb = 0;
+  private xs: number[] = [];
+  private top = LABEL_H;
   private tooltip: HTMLDivElement;
 
   constructor(tooltip: HTMLDivElement, private onSelect: (layerIndex: number, head: number) => void) {
@@ -91,17 +107,30 @@ export class ModelView {
     const nq = slice.q1 - slice.q0;
     const nk = slice.k1 - slice.k0;
     const t = (this.thumb = ModelView.thumbSize(state.width, heads.length));
-    const width = LABEL_W + heads.length * (t + GAP);
-    const height = LABEL_H + block.layers * (t + GAP);
+    const grouped = state.groupSize > 1;
+    const xs = (this.xs = columnOffsets(heads, t, state.groupSize));
+    const top = (this.top = LABEL_H + (grouped ? GROUP_H : 0));
+    const width = (xs.length ? xs[xs.length - 1] : LABEL_W) + t + GAP;
+    const height = top + block.layers * (t + GAP);
     const ctx = sizeCanvas(this.canvas, width, height);
     ctx.clearRect(0, 0, width, height);
     ctx.font = FONT;
     ctx.fillStyle = colors.fg;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'center';
-    heads.forEach((h, c) => ctx.fillText(`H${h}`, LABEL_W + c * (t + GAP) + t / 2, LABEL_H / 2));
+    heads.forEach((h, c) => ctx.fillText(`H${h}`, xs[c] + t / 2, top - LABEL_H / 2));
+    if (grouped) {
+      heads.forEach((h, c) => {
+        const g = Math.floor(h / state.groupSize);
+        if (c > 0 && Math.floor(heads[c - 1] / state.groupSize) === g) return;
+        let last = c;
+        while (last + 1 < heads.length && Math.floor(heads[last + 1] / state.groupSize) === g) last++;
+        ctx.fillText(`KV ${g}`, (xs[c] + xs[last] + t) / 2, GROUP_H / 2);
+        ctx.fillRect(xs[c], GROUP_H - 2, xs[last] + t - xs[c], 1);
+      });
+    }
     ctx.textAlign = 'right';
-    layerNumbers.forEach((n, l) => ctx.fillText(`Layer ${n}`, LABEL_W - 8, LABEL_H + l * (t + GAP) + t / 2));
+    layerNumbers.forEach((n, l) => ctx.fillText(`Layer ${n}`, LABEL_W - 8, top + l * (t + GAP) + t / 2));
 
     // One tile canvas per thumbnail resolution, drawn scaled with smoothing off.
     const rows = Math.min(nq, t);
@@ -124,8 +153,8 @@ export class ModelView {
           px[4 * i + 3] = Math.round(255 * pooled[i]);
         }
         tctx.putImageData(image, 0, 0);
-        const x = LABEL_W + c * (t + GAP);
-        const y = LABEL_H + l * (t + GAP);
+        const x = xs[c];
+        const y = top + l * (t + GAP);
         ctx.fillStyle = colors.highlight;
         ctx.fillRect(x, y, t, t);
         ctx.drawImage(tile, x, y, t, t);
@@ -142,12 +171,12 @@ export class ModelView {
     const s = this.state;
     if (!s) return null;
     const rect = this.canvas.getBoundingClientRect();
-    const x = e.clientX - rect.left - LABEL_W;
-    const y = e.clientY - rect.top - LABEL_H;
+    const x = e.clientX - rect.left;
+    const y = e.clientY - rect.top - this.top;
     const t = this.thumb;
-    const c = Math.floor(x / (t + GAP));
+    const c = this.xs.findIndex(x0 => x >= x0 && x <= x0 + t);
     const l = Math.floor(y / (t + GAP));
-    if (x < 0 || y < 0 || x % (t + GAP) > t || y % (t + GAP) > t) return null;
+    if (c < 0 || y < 0 || y % (t + GAP) > t) return null;
     if (c >= s.heads.length || l >= s.slice.block.layers) return null;
     return { layer: l, head: s.heads[c] };
   }

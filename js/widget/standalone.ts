@@ -7,7 +7,7 @@
 import type { Traits, WidgetModel } from './model';
 
 export class StandaloneModel implements WidgetModel {
-  private listeners = new Map<string, Set<() => void>>();
+  private listeners = new Map<string, Set<(...args: any[]) => void>>();
 
   constructor(private state: Traits) {}
 
@@ -25,12 +25,21 @@ export class StandaloneModel implements WidgetModel {
     // Nothing to sync to: the page has no kernel.
   }
 
-  on(event: string, callback: () => void): void {
+  /** Custom messages (e.g. tile requests) get an error reply: there is no kernel to answer them. */
+  send(content: unknown): void {
+    const { type, request } = (content ?? {}) as { type?: string; request?: number };
+    const reply = { type, request, error: 'this exported page has no kernel' };
+    queueMicrotask(() => {
+      for (const cb of this.listeners.get('msg:custom') ?? []) cb(reply, []);
+    });
+  }
+
+  on(event: string, callback: (...args: any[]) => void): void {
     if (!this.listeners.has(event)) this.listeners.set(event, new Set());
     this.listeners.get(event)!.add(callback);
   }
 
-  off(event: string, callback: () => void): void {
+  off(event: string, callback: (...args: any[]) => void): void {
     this.listeners.get(event)?.delete(callback);
   }
 }

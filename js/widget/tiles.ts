@@ -5,6 +5,7 @@
  */
 
 import { toBytes, type AttentionBlock, type Kind } from './data';
+import type { Slice } from './layout';
 
 export interface TileRequest {
   kind: Kind;
@@ -52,6 +53,29 @@ export function denseTile(block: AttentionBlock, r: TileRequest): Tile {
     }
   });
   return { ...r, rows, cols, values, mul };
+}
+
+/** The slice's window on the thumbnails of a tiled block (or the slice itself when dense). */
+export function thumbSlice(s: Slice): Slice {
+  const b = s.block;
+  if (!b.thumbs) return s;
+  const st = b.thumbStep;
+  return { ...s, block: b.thumbs, q0: Math.floor(s.q0 / st), q1: Math.ceil(s.q1 / st), k0: Math.floor(s.k0 / st), k1: Math.ceil(s.k1 / st) };
+}
+
+/** A coarse tile cut from a tiled block's thumbnails (when the kernel cannot answer, e.g. in exported HTML). */
+export function thumbTile(block: AttentionBlock, r: TileRequest): Tile {
+  const st = block.thumbStep;
+  const thumbs = block.thumbs!;
+  const t = denseTile(thumbs, {
+    ...r,
+    q0: Math.floor(r.q0 / st),
+    q1: Math.ceil(r.q1 / st),
+    k0: Math.floor(r.k0 / st),
+    k1: Math.ceil(r.k1 / st),
+    step: Math.max(1, Math.round(r.step / st))
+  });
+  return { ...t, q0: t.q0 * st, q1: Math.min(t.q1 * st, block.queries), k0: t.k0 * st, k1: Math.min(t.k1 * st, block.keys), step: t.step * st };
 }
 
 /** Weight of a tile cell for the i-th requested head. */
