@@ -1,8 +1,14 @@
 """Self-contained HTML: the widget's ES module, CSS and state inline; no CDN, no require.js.
 
-Binary buffers are zlib-compressed and base64-encoded as ``{"$b64z": ...}`` and inflated in the
-browser with ``DecompressionStream`` (js/widget/standalone.ts). Each widget gets its own element
-and model, so several on one page are independent.
+A widget becomes a block ``<div class="attn-widget-export">`` holding a host element (with a static
+preview until the renderer runs) and its state as JSON. Binary buffers are zlib-compressed and
+base64-encoded as ``{"$b64z": ...}`` and inflated in the browser (js/widget/standalone.ts). The
+renderer (module + CSS, compressed) and the loader follow the blocks; the loader imports the module
+once per page (``globalThis.attnWidget``) and mounts every block not mounted yet, each with its own
+model, so several widgets on one page are independent.
+
+Used by ``AttentionWidget.to_html``/``save_html``, by the ``text/html`` part of the widget's mime
+bundle (:func:`fallback_bundle`) and by the ``attn-html`` nbconvert exporter (:mod:`.nbexport`).
 """
 
 from __future__ import annotations
@@ -14,26 +20,75 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
+from . import config
 from .widget import STATIC, AttentionWidget
 
 #: Traits that are the renderer itself or ipywidgets bookkeeping, not widget state.
-_NOT_STATE = {"_esm", "_css", "_anywidget_id", "_dom_classes", "layout", "tabbable", "tooltip", "comm", "keys", "log"}
+_NOT_STATE = {"layout", "tabbable", "tooltip", "comm", "keys", "log"}
+#: Separates a block from the renderer that follows it (the nbconvert exporter keeps one renderer).
+RUNTIME_MARK = "<!--attn-widget runtime-->"
+
+_LOADER = """<script type="module">
+const g = globalThis;
+const inflate = async el => new Response(new Blob([Uint8Array.from(atob(el.textContent), c => c.charCodeAt(0))])
+  .stream().pipeThrough(new DecompressionStream("deflate"))).text();
+g.attnWidget ??= (async () => {
+  const style = document.createElement("style");
+  style.textContent = await inflate(document.querySelector("script.aw-css"));
+  document.head.append(style);
+  const js = await inflate(document.querySelector("script.aw-esm"));
+  return import(URL.createObjectURL(new Blob([js], { type: "text/javascript" })));
+})();
+const mod = await g.attnWidget;
+const blocks = [...document.querySelectorAll(".attn-widget-export")];
+g.attnWidgetModels ??= [];
+await Promise.all(blocks.filter(b => !b.dataset.mounted).map(async b => {
+  b.dataset.mounted = "pending";
+  const host = b.querySelector(".attn-widget-host");
+  const state = JSON.parse(b.querySelector("script.aw-state").textContent);
+  host.replaceChildren();
+  g.attnWidgetModels[blocks.indexOf(b)] = await mod.mountStandalone(host, state);
+  b.dataset.mounted = "true";
+}));
+if (blocks.every(b => b.dataset.mounted === "true")) document.body.dataset.attnWidgetReady = "true";
+</script>"""
 
 
-def _encode(value: Any) -> Any:
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return {"$b64z": base64.b64encode(zlib.compress(bytes(value), 6)).decode("ascii")}
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_encode(v) for v in value]
-    return value
+class TooLarge(Exception):
+    """The encoded state passed the size limit."""
 
 
-def widget_state(widget: AttentionWidget) -> dict[str, Any]:
-    """The widget's synced state with buffers encoded for a standalone page."""
-    names = [n for n in widget.trait_names(sync=True) if n not in _NOT_STATE and not n.startswith("_")]
-    return {n: _encode(getattr(widget, n)) for n in names}
+def _b64z(data: bytes) -> str:
+    return base64.b64encode(zlib.compress(data, 6)).decode("ascii")
+
+
+def page_state(state: dict[str, Any], limit: int | None = None) -> dict[str, Any]:
+    """``state`` (synced trait values) without renderer/bookkeeping, buffers as ``{"$b64z": ...}``;
+    raises :class:`TooLarge` as soon as the encoded buffers pass ``limit`` characters."""
+    used = 0
+
+    def encode(value: Any) -> Any:
+        nonlocal used
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            out = _b64z(bytes(value))
+            used += len(out)
+            if limit is not None and used > limit:
+                raise TooLarge(used)
+            return {"$b64z": out}
+        if isinstance(value, dict):
+            return {k: encode(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [encode(v) for v in value]
+        return value
+
+    return {k: encode(v) for k, v in state.items() if not k.startswith("_") and k not in _NOT_STATE}
+
+
+def widget_state(widget: AttentionWidget, limit: int | None = None) -> dict[str, Any]:
+    """The widget's synced state, encoded for a page (see :func:`page_state`)."""
+    return page_state({n: getattr(widget, n) for n in widget.keys}, limit)
 
 
 def _script_json(value: Any) -> str:
@@ -41,39 +96,110 @@ def _script_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
 
 
+def block_html(state: dict[str, Any], placeholder: str = "attn-widget: loading…") -> str:
+    """One widget: host element (showing ``placeholder`` HTML until mounted) and its encoded state."""
+    return (
+        f'<div class="attn-widget-export"><div class="attn-widget-host">{placeholder}</div>'
+        f'<script type="application/json" class="aw-state">{_script_json(state)}</script></div>'
+    )
+
+
+def runtime_html() -> str:
+    """The renderer (ES module and CSS, compressed) and the loader that mounts every block."""
+    esm = _b64z((STATIC / "widget.js").read_bytes())
+    css = _b64z((STATIC / "widget.css").read_bytes())
+    return (
+        f'{RUNTIME_MARK}<script type="application/octet-stream" class="aw-esm">{esm}</script>'
+        f'<script type="application/octet-stream" class="aw-css">{css}</script>{_LOADER}'
+    )
+
+
 def widget_html(widgets: Iterable[AttentionWidget], title: str = "attn-widget") -> str:
-    """One HTML page showing ``widgets``, working offline (renderer and data inline)."""
-    esm = base64.b64encode((STATIC / "widget.js").read_bytes()).decode("ascii")
-    css = (STATIC / "widget.css").read_text(encoding="utf-8")
-    blocks = []
-    for i, w in enumerate(widgets):
-        blocks.append(
-            f'<div class="attn-widget-host" data-state="aw-state-{i}"></div>\n'
-            f'<script type="application/json" id="aw-state-{i}">{_script_json(widget_state(w))}</script>'
-        )
+    """One HTML page showing ``widgets``, working offline (renderer and data inline, once)."""
+    blocks = "\n".join(block_html(widget_state(w)) for w in widgets)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="generator" content="attn-widget">
 <title>{html.escape(title)}</title>
-<style>body{{margin:16px;font-family:system-ui,sans-serif}}{css}</style>
+<style>body{{margin:16px;font-family:system-ui,sans-serif}}</style>
 </head>
 <body>
-{chr(10).join(blocks)}
-<script type="application/octet-stream" id="aw-esm">{esm}</script>
-<script type="module">
-const source = atob(document.getElementById("aw-esm").textContent);
-const bytes = Uint8Array.from(source, c => c.charCodeAt(0));
-const url = URL.createObjectURL(new Blob([bytes], {{ type: "text/javascript" }}));
-const mod = await import(url);
-window.attnWidgetModels = [];
-for (const host of document.querySelectorAll(".attn-widget-host")) {{
-  const state = JSON.parse(document.getElementById(host.dataset.state).textContent);
-  window.attnWidgetModels.push(await mod.mountStandalone(host, state));
-}}
-document.body.dataset.attnWidgetReady = "true";
-</script>
+{blocks}
+{runtime_html()}
 </body>
 </html>
 """
+
+
+# ---------- mime bundle for front ends without the widget manager ----------
+
+
+def describe(widget: AttentionWidget) -> str:
+    """One line saying what the widget shows, e.g. ``attn-widget head view: 12 layers × 12 heads × 9 tokens``."""
+    size = f"{len(widget.tokens)} tokens"
+    if widget.decoder_tokens:
+        size = f"{len(widget.tokens)} encoder × {len(widget.decoder_tokens)} decoder tokens"
+    return f"attn-widget {widget.view} view: {widget.num_layers} layers × {widget.num_heads} heads × {size}"
+
+
+def fallback_bundle(widget: AttentionWidget) -> dict[str, str]:
+    """``text/plain`` summary, ``image/png`` thumbnails and ``text/html``: the interactive page block
+    within ``config.html_fallback_max_bytes``, else the static preview with a note."""
+    summary = describe(widget)
+    png = base64.b64encode(preview_png(widget)).decode("ascii")
+    static = (
+        f'<img src="data:image/png;base64,{png}" alt="{html.escape(summary)}" style="max-width:100%">'
+        f"<div>{html.escape(summary)}. Run the notebook to interact, or export it with "
+        f"<code>jupyter nbconvert --to attn-html</code>.</div>"
+    )
+    cap = config.html_fallback_max_bytes
+    try:
+        page = block_html(widget_state(widget, cap), static) + runtime_html()
+        size = len(page)
+    except TooLarge as e:
+        size = e.args[0]
+    if size > cap:
+        page = (
+            f'<div class="attn-widget-static">{static}<div><small>Interactive copy left out: {size:,} bytes or more '
+            f"&gt; attn_widget.config.html_fallback_max_bytes = {cap:,}.</small></div></div>"
+        )
+    return {"text/plain": summary + " (open in JupyterLab to interact)", "image/png": png, "text/html": page}
+
+
+#: White → dark blue, 256 steps (PNG palette).
+_PALETTE = np.stack([np.linspace(255, c, 256) for c in (8, 48, 107)], axis=1).round().astype(np.uint8)
+
+
+def preview_png(widget: AttentionWidget, thumb: int = 32, gap: int = 2) -> bytes:
+    """Model-view thumbnails (layers × heads, each max-pooled to at most ``thumb`` px and scaled to its
+    head's maximum) of the block shown, as an indexed PNG: numpy and zlib, no plotting library."""
+    kind = widget.attention_filter if widget.attention_filter in widget.attention_data else next(iter(widget.attention_data))
+    block = widget.attention_data[kind]
+    _, heads, nq, nk = block["shape"]
+    rows, cols = min(nq, thumb), min(nk, thumb)
+    dtype = np.uint8 if block["dtype"] == "uint8" else np.dtype("<f2")
+    image = np.zeros((len(block["layers"]) * (rows + gap) + gap, heads * (cols + gap) + gap), np.uint8)
+    for li, buf in enumerate(block["layers"]):
+        a = np.frombuffer(buf, dtype).reshape(heads, nq, nk).astype(np.float32)
+        pooled = np.maximum.reduceat(np.maximum.reduceat(a, np.arange(rows) * nq // rows, axis=1), np.arange(cols) * nk // cols, axis=2)
+        peak = pooled.reshape(heads, -1).max(axis=1)[:, None, None]
+        scaled = np.divide(pooled * 255, peak, out=np.zeros_like(pooled), where=peak > 0).round().astype(np.uint8)
+        y = gap + li * (rows + gap)
+        for h in range(heads):
+            x = gap + h * (cols + gap)
+            image[y : y + rows, x : x + cols] = scaled[h]
+    return _png(image, _PALETTE)
+
+
+def _png(index: np.ndarray, palette: np.ndarray) -> bytes:
+    """8-bit indexed-colour PNG of ``index`` (h × w) with ``palette`` (256 × 3)."""
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return len(data).to_bytes(4, "big") + tag + data + zlib.crc32(tag + data).to_bytes(4, "big")
+
+    h, w = index.shape
+    rows = np.hstack([np.zeros((h, 1), np.uint8), index]).tobytes()  # filter byte 0 per row
+    header = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 3, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"PLTE", palette.tobytes()) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
