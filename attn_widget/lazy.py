@@ -42,17 +42,31 @@ class LazyAttention:
         """Bytes the full float32 tensor would take."""
         return int(np.prod(self.shape, dtype=np.int64)) * 4
 
-    def rows(self, layer: int, heads: Sequence[int], q0: int, q1: int) -> np.ndarray:
-        """Weights of query rows ``q0:q1`` for ``heads`` of ``layer``: float32 ``(len(heads), q1-q0, key)``."""
+    def _rows(self, layer: int, heads: Sequence[int], q0: int, q1: int) -> Any:
+        """:meth:`rows` as a torch tensor (no copy of q/k when ``heads`` is a contiguous range)."""
         import torch
 
-        q = torch.from_numpy(np.ascontiguousarray(self.queries[layer, list(heads), q0:q1]))
-        k = torch.from_numpy(np.ascontiguousarray(self.keys[layer, list(heads)]))
-        scores = torch.matmul(q, k.transpose(-1, -2)) * float(self.scaling[layer])
+        heads = list(heads)
+        contiguous = heads == list(range(heads[0], heads[0] + len(heads))) if heads else True
+        pick = slice(heads[0], heads[0] + len(heads)) if contiguous and heads else heads
+        q = torch.from_numpy(self.queries[layer])[pick, q0:q1]
+        k = torch.from_numpy(self.keys[layer])[pick]
+        scores = torch.matmul(q, k.transpose(-1, -2)).mul_(float(self.scaling[layer]))
         if self.causal:
-            qi = torch.arange(q0, q1)[:, None]
-            scores.masked_fill_(torch.arange(k.shape[1])[None, :] > qi, float("-inf"))
-        return torch.softmax(scores, dim=-1).numpy()
+            future = torch.arange(k.shape[1])[None, :] > torch.arange(q0, q1)[:, None]
+            scores.masked_fill_(future, float("-inf"))
+        return torch.softmax(scores, dim=-1)
+
+    def rows(self, layer: int, heads: Sequence[int], q0: int, q1: int) -> np.ndarray:
+        """Weights of query rows ``q0:q1`` for ``heads`` of ``layer``: float32 ``(len(heads), q1-q0, key)``."""
+        return self._rows(layer, heads, q0, q1).numpy()
+
+    def pooled(self, layer: int, heads: Sequence[int], q0: int, q1: int, k0: int, k1: int, step: int) -> np.ndarray:
+        """Max-pooled window (as :func:`pool_max`), computed and pooled in torch."""
+        import torch.nn.functional as F
+
+        block = self._rows(layer, heads, q0, q1)[..., k0:k1]
+        return (F.max_pool2d(block, step, step, ceil_mode=True) if step > 1 else block).numpy()
 
     def select_layers(self, layers: Sequence[int]) -> LazyAttention:
         """The same attention restricted to ``layers`` (views of q/k, nothing computed)."""
@@ -82,11 +96,10 @@ def pool_max(block: np.ndarray, step: int) -> np.ndarray:
     return padded.reshape(*lead, rows, step, cols, step).max(axis=(-3, -1))
 
 
-def layer_rows(source: Any, layer: int, heads: Sequence[int], q0: int, q1: int) -> np.ndarray:
-    """Rows ``q0:q1`` of ``heads`` in ``layer`` of an array or :class:`LazyAttention`, float32."""
+def _pooled_rows(source: Any, layer: int, heads: Sequence[int], q0: int, q1: int, k0: int, k1: int, step: int) -> np.ndarray:
     if isinstance(source, LazyAttention):
-        return source.rows(layer, heads, q0, q1)
-    return np.asarray(source[layer, list(heads), q0:q1], dtype=np.float32)
+        return source.pooled(layer, heads, q0, q1, k0, k1, step)
+    return pool_max(np.asarray(source[layer, list(heads), q0:q1, k0:k1], dtype=np.float32), step)
 
 
 def tile(source: Any, layer: int, heads: Sequence[int], q0: int, q1: int, k0: int, k1: int, step: int) -> np.ndarray:
@@ -96,7 +109,7 @@ def tile(source: Any, layer: int, heads: Sequence[int], q0: int, q1: int, k0: in
     holds more than one chunk of scores per head.
     """
     chunk = max(step, ROW_CHUNK // step * step)
-    parts = [pool_max(layer_rows(source, layer, heads, a, min(a + chunk, q1))[..., k0:k1], step) for a in range(q0, q1, chunk)]
+    parts = [_pooled_rows(source, layer, heads, a, min(a + chunk, q1), k0, k1, step) for a in range(q0, q1, chunk)]
     return np.concatenate(parts, axis=1)
 
 
