@@ -178,10 +178,13 @@ def preview_png(widget: AttentionWidget, thumb: int = 32, gap: int = 2) -> bytes
     kind = widget.attention_filter if widget.attention_filter in widget.attention_data else next(iter(widget.attention_data))
     block = widget.attention_data[kind]
     _, heads, nq, nk = block["shape"]
+    buffers = block["layers"]
+    if block.get("tiled"):  # only the max-pooled thumbnails are here
+        (nq, nk), buffers = block["thumbs"]["shape"], block["thumbs"]["layers"]
     rows, cols = min(nq, thumb), min(nk, thumb)
     dtype = np.uint8 if block["dtype"] == "uint8" else np.dtype("<f2")
-    image = np.zeros((len(block["layers"]) * (rows + gap) + gap, heads * (cols + gap) + gap), np.uint8)
-    for li, buf in enumerate(block["layers"]):
+    image = np.zeros((len(buffers) * (rows + gap) + gap, heads * (cols + gap) + gap), np.uint8)
+    for li, buf in enumerate(buffers):
         a = np.frombuffer(buf, dtype).reshape(heads, nq, nk).astype(np.float32)
         pooled = np.maximum.reduceat(np.maximum.reduceat(a, np.arange(rows) * nq // rows, axis=1), np.arange(cols) * nk // cols, axis=2)
         peak = pooled.reshape(heads, -1).max(axis=1)[:, None, None]

@@ -102,3 +102,16 @@ def test_lazy_attention_goes_to_the_widget_as_tiles(tokenizer):
     assert w.attention_data["self"]["tiled"] and w.layer_numbers == [2]
     with pytest.raises(ValueError, match="sent as tiles"):
         AttentionWidget(lazy, [str(i) for i in range(lazy.shape[2])], transport="full")
+
+
+def test_tiled_widget_exports_thumbnails_and_a_preview(tmp_path):
+    from attn_widget import AttentionWidget
+    from attn_widget.export import preview_png
+
+    a = np.zeros((2, 3, 200, 200), np.float32)
+    a[:, :, np.arange(200), np.arange(200)] = 1.0  # diagonal
+    w = AttentionWidget(a, [str(i) for i in range(200)], transport="tiles")
+    png = preview_png(w)
+    assert png.startswith(b"\x89PNG") and len(png) > 100
+    html = w.to_html()
+    assert '"tiled":true' in html and "$b64z" in html

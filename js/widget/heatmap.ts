@@ -272,7 +272,8 @@ export class HeatmapView {
       `queries ${v.q0}–${v.q1 - 1}, keys ${v.k0}–${v.k1 - 1}` +
       (t && t.step > 1 ? ` · 1 cell = ${t.step}×${t.step} tokens (max)` : '') +
       (zoom > 1.01 ? ` · zoom ×${zoom.toFixed(1)}` : '') +
-      (this.matches.length ? ` · match ${this.match + 1}/${this.matches.length}` : '');
+      (this.matches.length ? ` · match ${this.match + 1}/${this.matches.length}` : '') +
+      (t?.note ? ` · ${t.note}` : '');
     this.drawMini();
   }
 

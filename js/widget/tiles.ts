@@ -26,6 +26,8 @@ export interface Tile extends TileRequest {
   /** (heads.length, rows, cols), C order; weight = values[i] × mul[head index]. */
   values: Uint8Array | Float32Array;
   mul: Float32Array;
+  /** Said next to the view when the tile is not what was asked for (e.g. thumbnails without a kernel). */
+  note?: string;
 }
 
 export function tileKey(r: TileRequest): string {
@@ -75,7 +77,15 @@ export function thumbTile(block: AttentionBlock, r: TileRequest): Tile {
     k1: Math.ceil(r.k1 / st),
     step: Math.max(1, Math.round(r.step / st))
   });
-  return { ...t, q0: t.q0 * st, q1: Math.min(t.q1 * st, block.queries), k0: t.k0 * st, k1: Math.min(t.k1 * st, block.keys), step: t.step * st };
+  return {
+    ...t,
+    q0: t.q0 * st,
+    q1: Math.min(t.q1 * st, block.queries),
+    k0: t.k0 * st,
+    k1: Math.min(t.k1 * st, block.keys),
+    step: t.step * st,
+    note: 'no kernel: thumbnails only (full resolution is fetched from a running kernel)'
+  };
 }
 
 /** Weight of a tile cell for the i-th requested head. */

@@ -63,3 +63,19 @@ def test_zooming_fetches_full_resolution_tiles_from_the_kernel(lab, page):
     shown = float(tip.locator("b").first.inner_text())
     kernel = float(run_cell(page, 1).split("WEIGHT ")[1])
     assert kernel > 0.05 and abs(shown - kernel) <= 1 / 510 + 1e-4  # uint8 tile: error ≤ tile max / 510
+
+
+def test_exported_tiled_widget_shows_thumbnails_and_says_so(browser, tmp_path):
+    from offline import PAINTED, offline_page, open_export
+
+    from attn_widget import AttentionWidget
+
+    a = np.zeros((2, 3, 900, 900), np.float32)
+    a[:, :, np.arange(900), np.arange(900)] = 1.0
+    path = AttentionWidget(a, [f"t{i}" for i in range(900)], transport="tiles").save_html(tmp_path / "tiled.html")
+    with offline_page(browser) as (page, blocked):
+        open_export(page, path, 1)
+        page.wait_for_function("() => Number(document.querySelector('.attn-widget').dataset.tiles) >= 1")
+        assert "no kernel: thumbnails only" in page.locator(".aw-heatmap-status").inner_text()
+        assert page.evaluate(PAINTED, [".aw-heatmap-canvas", 0]) > 500  # the diagonal, from thumbnails
+        assert not blocked
