@@ -8,7 +8,7 @@
 
 import { weight } from './data';
 import { fitText, FONT, labelWidth } from './canvas';
-import { GAP, PAD, ROW, type HeadView, type HeadViewState } from './headView';
+import { GAP, linkMask, PAD, ROW, type HeadView, type HeadViewState } from './headView';
 import { css, headColor } from './palette';
 import type { WidgetModel } from './model';
 
@@ -44,10 +44,13 @@ export function linesSvg(s: HeadViewState, measure: CanvasRenderingContext2D): s
   const parts: string[] = [];
   for (const h of s.heads) {
     const byOpacity = new Map<string, string[]>();
+    const row = new Float32Array(slice.k1 - slice.k0);
     for (let q = slice.q0; q < slice.q1; q++) {
+      for (let k = slice.k0; k < slice.k1; k++) row[k - slice.k0] = weight(slice.block, s.layer, h, q, k);
+      const keep = linkMask(row, s.coverage); // the same links the canvas draws
       for (let k = slice.k0; k < slice.k1; k++) {
-        const a = Math.min(1, weight(slice.block, s.layer, h, q, k));
-        if (a < MIN_OPACITY) continue;
+        const a = Math.min(1, row[k - slice.k0]);
+        if (a < MIN_OPACITY || !keep[k - slice.k0]) continue;
         const key = a.toFixed(2);
         if (!byOpacity.has(key)) byOpacity.set(key, []);
         byOpacity.get(key)!.push(`M${leftW} ${y(q - slice.q0)}L${x1} ${y(k - slice.k0)}`);
