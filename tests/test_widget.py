@@ -15,16 +15,20 @@ TOKENS = ["[CLS]", "the", "cat", "[SEP]", "dog"]
 
 
 def test_attention_travels_as_binary_buffers_not_json_floats():
-    w = AttentionWidget(softmax_attention(layers=2, heads=3, n=5), TOKENS)
     from ipywidgets.widgets.widget import _remove_buffers
 
-    state, paths, buffers = _remove_buffers(w.get_state())
-    assert len(buffers) == 2  # one per layer
-    assert all(len(b) == 3 * 5 * 5 for b in buffers)
+    def wire(n: int):
+        w = AttentionWidget(softmax_attention(layers=2, heads=3, n=n), [f"t{i}" for i in range(n)])
+        state, paths, buffers = _remove_buffers(w.get_state())
+        traits = {k: v for k, v in state.items() if k not in ("_esm", "_css")}  # the renderer source
+        return traits, paths, buffers
+
+    state, paths, buffers = wire(5)
+    assert len(buffers) == 2 and all(len(b) == 3 * 5 * 5 for b in buffers)  # one uint8 buffer per layer
     assert ["attention_data", "self", "layers", 0] in paths
     assert state["attention_data"]["self"]["layers"] == [None, None]  # bytes left the JSON
-    traits = {k: v for k, v in state.items() if k not in ("_esm", "_css")}  # the renderer source
-    assert len(json.dumps(traits)) < 2000  # what stays JSON is small
+    # 10× the tokens: the JSON grows by the token strings only (JSON floats would add ~100 kB).
+    assert len(json.dumps(wire(50)[0])) - len(json.dumps(state)) < 1000
 
 
 def test_float16_encoding_option():

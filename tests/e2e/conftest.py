@@ -26,8 +26,10 @@ def lab(tmp_path_factory):
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Chromium for one test module. Not session-wide: Playwright's sync API keeps an asyncio loop
+    running in the main thread while open, which breaks the asyncio tests that run after tests/e2e."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
