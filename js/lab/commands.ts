@@ -27,11 +27,12 @@ export function addCommands(
     let panel = current();
     if (!panel || panel.isDisposed) {
       panel = new ScalarsPanel(() => sidebar.config.maxPoints);
-      void tracker.add(panel);
+      await tracker.add(panel); // names it for the layout restorer before the layout is saved
       app.shell.add(panel, 'main');
     }
     app.shell.activateById(panel.id);
     await panel.plot(runs);
+    await tracker.save(panel); // the layout restorer re-plots these runs after a reload
   };
 
   app.commands.addCommand(CommandIDs.openRuns, {

@@ -114,13 +114,16 @@ def is_local(url: str) -> bool:
     return urlsplit(url).hostname in ("127.0.0.1", "localhost")
 
 
-def open_lab(page, lab: LabServer, path: str = "") -> None:
-    """Open ``{url}lab/tree/{path}`` (``{url}lab`` for no path) on a fresh workspace and wait until
-    the shell is restored and a main-area document (launcher, notebook, editor) is shown."""
-    target = f"lab/tree/{path}" if path else "lab"
-    page.goto(f"{lab.url}{target}?token={lab.token}&reset")
+def open_lab(page, lab: LabServer, path: str = "") -> str:
+    """Open ``path`` (a notebook or file; the launcher when empty) in a new, empty JupyterLab
+    workspace and wait until the shell is restored and a main-area document is shown. Returns the
+    workspace's id (``lab.api("GET", f"lab/api/workspaces/{id}")``; a reload stays in it)."""
+    workspace = f"e2e-{secrets.token_hex(4)}"
+    target = f"lab/workspaces/{workspace}" + (f"/tree/{path}" if path else "")
+    page.goto(f"{lab.url}{target}?token={lab.token}")
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
     page.evaluate("() => window.jupyterapp.restored")
     page.locator("#jp-main-dock-panel").wait_for(state="visible")
     main = ".jp-Notebook .jp-Cell" if path.endswith(".ipynb") else ".jp-Launcher, .jp-Document"
     page.locator(f"#jp-main-dock-panel :is({main})").first.wait_for(state="visible", timeout=60_000)
+    return workspace

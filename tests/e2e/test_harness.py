@@ -7,17 +7,18 @@ from lab import open_lab
 
 
 def test_api_is_authenticated(lab):
-    (lab.root / "hello.txt").write_text("hi")
-    listing = lab.api("GET", "api/contents")
+    (lab.root / "harness").mkdir()
+    (lab.root / "harness" / "hello.txt").write_text("hi")
+    listing = lab.api("GET", "api/contents/harness")
     assert [item["name"] for item in listing["content"]] == ["hello.txt"]
     lab.token, token = "wrong", lab.token
     try:
         with pytest.raises(urllib.error.HTTPError) as err:
-            lab.api("GET", "api/contents")
+            lab.api("GET", "api/contents/harness")
         assert err.value.code == 403
     finally:
         lab.token = token
-    lab.api("DELETE", "api/contents/hello.txt")
+    lab.api("DELETE", "api/contents/harness/hello.txt")
 
 
 def test_open_lab_shows_launcher_offline(lab, page):
