@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from lab import LabServer, is_local
+from offline import guarded_page
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,21 +43,9 @@ def browser():
 def page(browser):
     """A fresh context and page that may only talk to 127.0.0.1/localhost; any other request is
     aborted and fails the test at teardown."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    blocked: list[str] = []
-
-    def guard(route):
-        if is_local(route.request.url) or route.request.url.startswith(("data:", "blob:")):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", guard)
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield page
-    context.close()
+    allowed = lambda url: is_local(url) or url.startswith(("data:", "blob:"))  # noqa: E731
+    with guarded_page(browser, allowed, viewport={"width": 1400, "height": 900}) as (page, blocked):
+        yield page
     assert not blocked, f"page tried to leave the machine: {blocked}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,13 +27,15 @@ def attention(n: int, layers: int = 3, heads: int = 4, seed: int = 0) -> np.ndar
 
 
 @contextmanager
-def offline_page(browser, **context_options):
-    """Yield ``(page, blocked)``: every request but file:/data:/blob: is aborted and listed in ``blocked``."""
-    context = browser.new_context(viewport={"width": 1300, "height": 900}, accept_downloads=True, **context_options)
+def guarded_page(browser, allowed: Callable[[str], bool], **context_options):
+    """Yield ``(page, blocked)`` in a fresh context where every request whose URL is not ``allowed``
+    is aborted and listed in ``blocked``."""
+    options = {"viewport": {"width": 1300, "height": 900}, "accept_downloads": True, **context_options}
+    context = browser.new_context(**options)
     blocked: list[str] = []
 
     def guard(route):
-        if route.request.url.startswith(LOCAL):
+        if allowed(route.request.url):
             route.continue_()
         else:
             blocked.append(route.request.url)
@@ -45,6 +48,11 @@ def offline_page(browser, **context_options):
         yield page, blocked
     finally:
         context.close()
+
+
+def offline_page(browser, **context_options):
+    """:func:`guarded_page` for exported files: only file:/data:/blob: URLs load."""
+    return guarded_page(browser, lambda url: url.startswith(LOCAL), **context_options)
 
 
 def open_export(page, path: Path, widgets: int) -> None:
