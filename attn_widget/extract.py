@@ -244,11 +244,19 @@ def _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory) -> A
 def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **widget_options: Any):
     """Extract attention from ``model`` on ``text`` and return an :class:`~attn_widget.AttentionWidget`.
 
-    ``view="neuron"`` also captures queries and keys for the neuron view.
+    ``view="neuron"`` also captures queries and keys for the neuron view. ``aggregations`` (any of
+    ``"rollout"``, ``"flow"``, ``"value"``) adds those views; ``"value"`` runs
+    :func:`~attn_widget.analysis.value_weighted_attention` (rows normalised). Special tokens are the
+    tokenizer's ``all_special_tokens``.
     """
     from .widget import AttentionWidget
 
     extract_keys = {"decoder_text"}
     result = extract_attention(model, tokenizer, text, text_pair, with_qk=widget_options.get("view") == "neuron",
                                **{k: widget_options.pop(k) for k in extract_keys & widget_options.keys()})
+    if "value" in widget_options.get("aggregations", ()):
+        from .analysis import value_weighted_attention
+
+        widget_options["value_weighted"] = value_weighted_attention(model, tokenizer, text, text_pair, normalize=True).per_head
+    widget_options.setdefault("special_tokens", tokenizer.all_special_tokens)
     return AttentionWidget.from_result(result, **widget_options)

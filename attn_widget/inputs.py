@@ -52,6 +52,7 @@ def to_attention_array(
     batch_index: int = 0,
     query_mask: Any = None,
     key_mask: Any = None,
+    signed: bool = False,
 ) -> np.ndarray:
     """Return ``attention`` as float32 ``(layers, heads, query, key)``.
 
@@ -59,6 +60,7 @@ def to_attention_array(
     as transformers returns them, or one tensor/array of shape ``(layers, batch, heads, query, key)``
     or ``(layers, heads, query, key)``. ``batch_index`` picks one item of a batch; ``query_mask`` and
     ``key_mask`` (1 = keep, e.g. the tokenizer's ``attention_mask``) drop padding positions.
+    ``signed=True`` accepts negative values (differences of attention, see ``AttentionWidget.diff``).
     """
     if attention is None:
         raise AttentionInputError(f"{name} is None")
@@ -98,7 +100,7 @@ def to_attention_array(
         array = array[:, :, q_keep, :]
     if k_keep is not None:
         array = array[:, :, :, k_keep]
-    _check_weights(array, name)
+    _check_weights(array, name, signed)
     return np.ascontiguousarray(array)
 
 
@@ -108,14 +110,14 @@ def _select_batch(layer: np.ndarray, batch_index: int, name: str) -> np.ndarray:
     return layer[batch_index]
 
 
-def _check_weights(array: np.ndarray, name: str) -> None:
-    """Reject NaN/inf and negative weights, naming the first offending layer and head."""
+def _check_weights(array: np.ndarray, name: str, signed: bool = False) -> None:
+    """Reject NaN/inf and (unless ``signed``) negative weights, naming the first offending layer and head."""
     per_head_min = array.min(axis=(2, 3))
     bad = ~np.isfinite(array.sum(axis=(2, 3)))
     if bad.any():
         layer, head = np.argwhere(bad)[0]
         raise AttentionInputError(f"{name} has NaN or infinite weights (first at layer {layer}, head {head})")
-    if (per_head_min < 0).any():
+    if not signed and (per_head_min < 0).any():
         layer, head = np.argwhere(per_head_min < 0)[0]
         raise AttentionInputError(
             f"{name} has negative weights (first at layer {layer}, head {head}, min {per_head_min[layer, head]:.3g}); "

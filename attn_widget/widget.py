@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anywidget
 import numpy as np
 import traitlets as t
 
+from .analysis import SPECIAL_TOKENS, attention_flow, attention_rollout, head_statistics
+from .extract import AttentionResult
 from .inputs import AttentionInputError, check_tokens, prettify_tokens as _prettify, to_attention_array
 from .lazy import LazyAttention, thumbnails, tile
 from .qk import neuron_payload
 from .quantize import quantize_attention
-
-if TYPE_CHECKING:
-    from .extract import AttentionResult
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
 #: The attention blocks a widget can hold: one self-attention tensor, or the three of an encoder-decoder.
 KINDS = ("self", "encoder", "decoder", "cross")
 FILTERS = ("all", "aa", "bb", "ab", "ba", "encoder", "decoder", "cross")
+#: What the head and model views draw: the weights, or rollout / flow / value-weighted attention
+#: (attn_widget.analysis) computed in the kernel and sent as extra blocks (``aggregation_data``).
+AGGREGATIONS = ("raw", "rollout", "flow", "value")
 #: With transport="auto", attention larger than this (encoded) is sent as thumbnails + tiles on demand.
 FULL_TRANSPORT_MAX_BYTES = 64 * 2**20
 #: Side of the per-head thumbnails of tiled transport (max-pooled; 32 × 32 heads ≈ 4 MB).
@@ -57,9 +59,23 @@ class AttentionWidget(anywidget.AnyWidget):
         help="Queries/keys for the neuron view: attn_widget.qk.neuron_payload (float16 buffers, one per layer) "
         "plus causal (bool); empty without q/k."
     ).tag(sync=True)
+    aggregation_data = t.Dict(
+        help="Blocks like attention_data's, by name: 'rollout' (layers, 1, q, k) cumulative rollout up to each layer, "
+        "'flow' (1, 1, q, k) flow through all layers, 'value' (layers, heads, q, k) value-weighted norms (rows sum 1)."
+    ).tag(sync=True)
+    aggregation_notes = t.Dict(t.Unicode(), help="{name: why it is not available} for aggregations asked for but not computed.").tag(sync=True)
+    special_positions = t.List(t.Int(), help="Positions of special tokens in tokens (hidden by hide_special).").tag(sync=True)
+    decoder_special_positions = t.List(t.Int(), help="Positions of special tokens in decoder_tokens.").tag(sync=True)
+    head_stats = t.Dict(
+        help="attn_widget.analysis.head_statistics of the self-attention: {names, shape: [layers, heads], values: "
+        "float32 little-endian bytes (names, layers, heads)}; empty for encoder-decoder, tiled or signed data."
+    ).tag(sync=True)
+    signed = t.Bool(False, help="attention_data holds signed differences (AttentionWidget.diff), float16, drawn with a diverging palette.").tag(sync=True)
 
     # --- view state (two-way) ---
-    view = t.Enum(("head", "model", "neuron"), "head", help="Which view is shown.").tag(sync=True)
+    view = t.Enum(("head", "model", "neuron", "summary"), "head", help="Which view is shown ('summary': table of head_stats).").tag(sync=True)
+    aggregation = t.Enum(AGGREGATIONS, "raw", help="What the head and model views draw (one of 'raw' and the keys of aggregation_data).").tag(sync=True)
+    hide_special = t.Bool(False, help="Drop special-token rows/columns and renormalise rows (exBERT), in the browser.").tag(sync=True)
     layer = t.Int(0, help="Model layer number shown in the head view (one of layer_numbers).").tag(sync=True)
     heads = t.List(t.Int(), help="Heads selected in the head view (empty: none).").tag(sync=True)
     head = t.Int(0, help="Head shown in the neuron view.").tag(sync=True)
@@ -88,6 +104,9 @@ class AttentionWidget(anywidget.AnyWidget):
         prettify_tokens: bool = False,
         encoding: str = "uint8",
         transport: str = "auto",
+        aggregations: Sequence[str] = (),
+        value_weighted: Any = None,
+        special_tokens: Sequence[str] | None = None,
         **traits: Any,
     ) -> None:
         """Build the widget from attention tensors.
@@ -102,19 +121,33 @@ class AttentionWidget(anywidget.AnyWidget):
         (``THUMBNAIL_SIZE``² per head) and serves full-resolution windows on demand through custom
         messages; ``"auto"`` picks tiles above ``FULL_TRANSPORT_MAX_BYTES`` or for a
         :class:`~attn_widget.lazy.LazyAttention`.
+
+        ``aggregations``: any of ``"rollout"``, ``"flow"`` (self-attention of every layer and head, full
+        transport; flow up to ``analysis.FLOW_MAX_TOKENS`` tokens, else it is listed in
+        ``aggregation_notes`` with the reason). ``value_weighted``: per-head value-weighted attention
+        ``(layers, heads, query, key)`` (``from_model(..., aggregations=("value",))`` computes it).
+        ``special_tokens`` (default :data:`attn_widget.analysis.SPECIAL_TOKENS`) mark the positions
+        ``hide_special`` hides. ``signed=True`` (see :meth:`diff`) takes differences, sent as float16.
         """
         if transport not in ("auto", "full", "tiles"):
             raise ValueError(f"transport must be 'auto', 'full' or 'tiles', got {transport!r}")
+        signed = bool(traits.get("signed", False))
+        if signed and encoding != "float16":
+            raise ValueError("signed data (differences) are sent as float16; pass encoding='float16'")
         blocks, tok, dec_tok = _collect_blocks(
             attention, tokens, encoder_attention, decoder_attention, cross_attention,
-            encoder_tokens, decoder_tokens, batch_index, attention_mask, decoder_attention_mask,
+            encoder_tokens, decoder_tokens, batch_index, attention_mask, decoder_attention_mask, signed,
         )
         n_layers, n_heads = next(iter(blocks.values())).shape[:2]
+        special = set(SPECIAL_TOKENS if special_tokens is None else special_tokens)
+        traits["special_positions"] = [i for i, s in enumerate(tok) if s in special]
+        traits["decoder_special_positions"] = [i for i, s in enumerate(dec_tok) if s in special]
         stored = list(range(n_layers)) if layer_numbers is None else [int(n) for n in layer_numbers]
         for name, numbers, count in (("layer_numbers", stored, n_layers), ("head_numbers", head_numbers, n_heads)):
             if numbers is not None and len(numbers) != count:
                 raise AttentionInputError(f"{name} has {len(numbers)} entries for {count} {name.split('_')[0]}s")
         layer_numbers = stored
+        extra, notes = _aggregations(blocks.get("self"), aggregations, value_weighted, stored, head_numbers, signed)
         if include_layers is not None:
             missing = [n for n in include_layers if n not in stored]
             if missing:
@@ -122,6 +155,7 @@ class AttentionWidget(anywidget.AnyWidget):
             index = [stored.index(n) for n in include_layers]
             layer_numbers = [stored[i] for i in index]
             blocks = {k: a.select_layers(index) if isinstance(a, LazyAttention) else a[index] for k, a in blocks.items()}
+            extra = {k: a if k == "flow" else a[index] for k, a in extra.items()}
         if prettify_tokens:
             tok, dec_tok = _prettify(tok), _prettify(dec_tok)
         if sentence_b_start is not None and not 0 <= sentence_b_start <= len(tok):
@@ -135,6 +169,19 @@ class AttentionWidget(anywidget.AnyWidget):
         tiled = transport == "tiles" or (transport == "auto" and (lazy or full_bytes > FULL_TRANSPORT_MAX_BYTES))
         if lazy and not tiled:
             raise ValueError("LazyAttention is sent as tiles; use transport='auto' or 'tiles'")
+        if signed and tiled:
+            raise AttentionInputError(
+                f"a difference of {full_bytes / 2**20:.0f} MiB is sent whole (tiles are unsigned); "
+                "pass include_layers= or transport='full'"
+            )
+        if tiled:
+            notes |= {k: "not available with tiled transport (the attention is too large to send whole)" for k in extra}
+            extra = {}
+        source = blocks.get("self")
+        if source is not None and not tiled and not signed:
+            stats = head_statistics(source, tok)
+            traits["head_stats"] = {"names": list(stats), "shape": list(source.shape[:2]),
+                                    "values": np.stack(list(stats.values())).astype("<f4").tobytes()}
         #: Kernel-side sources of tiled blocks (None with full transport).
         self._sources = blocks if tiled else None
         data = {k: _tiled_state(a) if tiled else quantize_attention(a, encoding).to_state() for k, a in blocks.items()}
@@ -145,6 +192,8 @@ class AttentionWidget(anywidget.AnyWidget):
             layer_numbers=layer_numbers,
             head_numbers=list(head_numbers or []),
             attention_data=data,
+            aggregation_data={k: quantize_attention(a, encoding).to_state() for k, a in extra.items()},
+            aggregation_notes=notes,
             **traits,
         )
         if tiled:
@@ -176,6 +225,34 @@ class AttentionWidget(anywidget.AnyWidget):
             options["neuron_data"] = {**neuron_payload(result, layers), "causal": causal}
         return cls(**result.widget_kwargs(), **options)
 
+    @classmethod
+    def diff(cls, a: Any, b: Any, tokens: Sequence[str] | None = None, **options: Any) -> AttentionWidget:
+        """Widget of ``a − b`` per head: two inputs of equal length, or two checkpoints of one architecture.
+
+        ``a``, ``b``: :class:`~attn_widget.extract.AttentionResult` or self-attention as the constructor
+        takes it, both ``(layers, heads, query, key)`` of the same shape. ``tokens`` default to the
+        results' (``"x|y"`` where the two inputs differ). The difference travels as float16 (signed;
+        relative error ≤ 2⁻¹¹) and is drawn blue where ``a > b``, orange where ``a < b``, transparent at 0.
+        """
+        arrays, token_lists = [], []
+        for name, x in (("a", a), ("b", b)):
+            if isinstance(x, AttentionResult):
+                if x.is_encoder_decoder:
+                    raise AttentionInputError(f"{name} is an encoder-decoder result; diff compares self-attention")
+                token_lists.append(x.tokens)
+                x = x.attention
+            arrays.append(to_attention_array(x, name=name))
+        if arrays[0].shape != arrays[1].shape:
+            raise AttentionInputError(
+                f"a has shape {arrays[0].shape} and b {arrays[1].shape}; diff needs equal (layers, heads, query, key): "
+                "one architecture and inputs of the same length"
+            )
+        if tokens is None and not token_lists:
+            raise AttentionInputError("tokens are required when a and b are arrays")
+        if tokens is None:
+            tokens = token_lists[0] if len(token_lists) == 1 else [x if x == y else f"{x}|{y}" for x, y in zip(*token_lists)]
+        return cls(arrays[0] - arrays[1], tokens, encoding="float16", signed=True, **options)
+
     @property
     def num_layers(self) -> int:
         return len(self.layer_numbers)
@@ -203,6 +280,22 @@ class AttentionWidget(anywidget.AnyWidget):
                 "the neuron view needs queries and keys: use from_model(..., view='neuron') or "
                 "AttentionWidget.from_result(extract_attention(..., with_qk=True))"
             )
+        if proposal["value"] == "summary" and not self.head_stats:
+            raise t.TraitError("the summary view needs head statistics, computed for self-attention held in memory (not diffs)")
+        return proposal["value"]
+
+    @t.validate("aggregation")
+    def _valid_aggregation(self, proposal: dict) -> str:
+        name = proposal["value"]
+        if name != "raw" and name not in self.aggregation_data:
+            why = self.aggregation_notes.get(name, f"pass aggregations=({name!r},) to the constructor or from_model")
+            raise t.TraitError(f"aggregation {name!r} is not available: {why}")
+        return name
+
+    @t.validate("hide_special")
+    def _valid_hide_special(self, proposal: dict) -> bool:
+        if proposal["value"] and self._sources is not None:
+            raise t.TraitError("hiding special tokens renormalises rows in the browser, which holds only thumbnails with tiled transport")
         return proposal["value"]
 
     @t.validate("heads", "include_heads")
@@ -267,6 +360,40 @@ def _tile_window(sources: dict, request: dict) -> np.ndarray:
     return tile(source, layer, heads, q0, q1, k0, k1, step)
 
 
+def _aggregations(
+    source: Any, names: Sequence[str], value_weighted: Any, layer_numbers: list[int], head_numbers: Any, signed: bool
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Arrays of the aggregation blocks — rollout ``(layers, 1, q, k)``, flow ``(1, 1, q, k)``, value
+    ``(layers, heads, q, k)`` — and ``{name: reason}`` for those asked for that cannot be computed."""
+    unknown = set(names) - {"rollout", "flow", "value"}
+    if unknown:
+        raise ValueError(f"aggregations must be among 'rollout', 'flow', 'value'; got {sorted(unknown)}")
+    if "value" in names and value_weighted is None:
+        raise ValueError("value-weighted attention needs the model: from_model(..., aggregations=('value',)) or value_weighted=")
+    if not (names or value_weighted is not None):
+        return {}, {}
+    if source is None or signed:
+        raise AttentionInputError("aggregations apply to self-attention probabilities (not encoder-decoder models or diffs)")
+    out: dict[str, np.ndarray] = {}
+    notes: dict[str, str] = {}
+    if value_weighted is not None:
+        out["value"] = to_attention_array(value_weighted, name="value_weighted")
+        if out["value"].shape != source.shape:
+            raise AttentionInputError(f"value_weighted has shape {out['value'].shape}; the attention has {tuple(source.shape)}")
+    whole = layer_numbers == list(range(source.shape[0])) and not head_numbers
+    for name in (n for n in ("rollout", "flow") if n in names):
+        if isinstance(source, LazyAttention) or not whole:
+            notes[name] = f"{name} needs every layer and head of the model in memory"
+        elif name == "rollout":
+            out[name] = attention_rollout(source, per_layer=True)[:, None]
+        else:
+            try:
+                out[name] = attention_flow(source)[None, None]
+            except ValueError as err:
+                notes[name] = str(err)
+    return out, notes
+
+
 def _check_indices(values: Sequence[int], count: int, name: str, what: str) -> list[int]:
     values = [int(v) for v in values]
     bad = [v for v in values if not 0 <= v < count]
@@ -277,9 +404,10 @@ def _check_indices(values: Sequence[int], count: int, name: str, what: str) -> l
 
 def _collect_blocks(
     attention, tokens, encoder_attention, decoder_attention, cross_attention,
-    encoder_tokens, decoder_tokens, batch_index, attention_mask, decoder_attention_mask,
+    encoder_tokens, decoder_tokens, batch_index, attention_mask, decoder_attention_mask, signed=False,
 ) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
-    """Validate inputs and return ({kind: (layers, heads, query, key)}, tokens, decoder tokens)."""
+    """Validate inputs and return ({kind: (layers, heads, query, key)}, tokens, decoder tokens);
+    ``signed`` admits negative self-attention values (differences)."""
     enc_dec = any(a is not None for a in (encoder_attention, decoder_attention, cross_attention))
     if enc_dec and attention is not None:
         raise AttentionInputError("pass either attention (self-attention) or encoder/decoder/cross attention, not both")
@@ -291,7 +419,7 @@ def _collect_blocks(
                 raise AttentionInputError("LazyAttention holds one unpadded sequence; attention_mask does not apply")
             a = attention
         else:
-            a = to_attention_array(attention, batch_index=batch_index, query_mask=attention_mask, key_mask=attention_mask)
+            a = to_attention_array(attention, batch_index=batch_index, query_mask=attention_mask, key_mask=attention_mask, signed=signed)
         if a.shape[2] != a.shape[3]:
             raise AttentionInputError(
                 f"self-attention must be square (query == key), got {a.shape[2]} × {a.shape[3]}; "

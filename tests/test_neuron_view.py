@@ -38,7 +38,7 @@ def test_neuron_data_is_float16_buffers_whose_softmax_is_the_model_attention(tok
 
     state, paths, buffers = _remove_buffers(w.get_state())
     assert ["neuron_data", "keys", LAYERS - 1] in paths and ["neuron_data", "queries", 0] in paths
-    assert len(buffers) == 3 * LAYERS  # attention, queries, keys: one buffer each per layer
+    assert len(buffers) == 3 * LAYERS + 1  # attention, queries, keys: one buffer each per layer; head statistics
     assert len(json.dumps(state["neuron_data"])) < 500  # only shape/scaling metadata stays JSON
 
     q, k = decode(data["queries"]), decode(data["keys"])
@@ -87,7 +87,8 @@ def test_bytes_for_12_layers_12_heads_head_dim_64_at_128_tokens():
     attention = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
     result = AttentionResult(tokens=[f"t{i}" for i in range(128)], attention=attention, queries=qk[0], keys=qk[1])
     state, _, buffers = _remove_buffers(AttentionWidget.from_result(result, view="neuron").get_state())
-    assert sum(len(b) for b in buffers) == 2 * 12 * 12 * 128 * 64 * 2 + 12 * 12 * 128 * 128 == 7_077_888
+    stats = 13 * 12 * 12 * 4  # head_statistics: 13 float32 (layers, heads) arrays
+    assert sum(len(b) for b in buffers) == 2 * 12 * 12 * 128 * 64 * 2 + 12 * 12 * 128 * 128 + stats == 7_085_376
     traits = {k: v for k, v in state.items() if k not in ("_esm", "_css")}
     assert len(json.dumps(traits)) < 10_000
 
@@ -96,7 +97,7 @@ def test_bytes_for_12_layers_12_heads_head_dim_64_at_128_tokens():
 def test_show_returns_self_contained_neuron_view(family, pair, causal, tokenizer):
     model = make_model(family, tokenizer)
     html = neuron_view.show(model, family, tokenizer, TEXT, pair, layer=2, head=1, html_action="return")
-    assert isinstance(html, HTML) and "cdn" not in html.data.lower()
+    assert isinstance(html, HTML) and "cdn." not in html.data.lower()  # a dot: base64 data cannot match by chance
     (state,) = state_json(html)
     assert (state["view"], state["layer"], state["head"], state["theme"]) == ("neuron", 2, 1, "dark")
     assert state["neuron_data"]["causal"] is causal

@@ -24,7 +24,8 @@ def test_attention_travels_as_binary_buffers_not_json_floats():
         return traits, paths, buffers
 
     state, paths, buffers = wire(5)
-    assert len(buffers) == 2 and all(len(b) == 3 * 5 * 5 for b in buffers)  # one uint8 buffer per layer
+    assert len(buffers) == 3 and all(len(b) == 3 * 5 * 5 for b in buffers[:2])  # one uint8 buffer per layer
+    assert ["head_stats", "values"] in paths  # and one float32 buffer of head statistics
     assert ["attention_data", "self", "layers", 0] in paths
     assert state["attention_data"]["self"]["layers"] == [None, None]  # bytes left the JSON
     # 10× the tokens: the JSON grows by the token strings only (JSON floats would add ~100 kB).

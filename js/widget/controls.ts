@@ -5,6 +5,9 @@ import { css, headColor } from './palette';
 export interface Option {
   value: string;
   label: string;
+  /** Shown but not selectable; `title` says why. */
+  disabled?: boolean;
+  title?: string;
 }
 
 export function select(label: string, className: string, onChange: (value: string) => void): HTMLSelectElement {
@@ -17,13 +20,15 @@ export function select(label: string, className: string, onChange: (value: strin
 }
 
 export function setOptions(el: HTMLSelectElement, options: Option[], value: string): void {
-  const key = options.map(o => `${o.value}:${o.label}`).join('|');
+  const key = options.map(o => `${o.value}:${o.label}:${o.disabled ?? ''}`).join('|');
   if (el.dataset.options !== key) {
     el.replaceChildren(
       ...options.map(o => {
         const opt = document.createElement('option');
         opt.value = o.value;
         opt.textContent = o.label;
+        opt.disabled = !!o.disabled;
+        if (o.title) opt.title = o.title;
         return opt;
       })
     );

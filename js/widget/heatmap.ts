@@ -7,7 +7,7 @@
  */
 
 import type { Slice } from './layout';
-import { css, headColor, type RGB } from './palette';
+import { css, divergingRGBA, headColor, type RGB } from './palette';
 import type { Colors } from './theme';
 import { createCanvas, fitText, FONT, sizeCanvas } from './canvas';
 import { tileWeight, type Tile, type TileRequest } from './tiles';
@@ -18,6 +18,8 @@ export interface HeatmapState {
   layer: number;
   heads: number[];
   colors: Colors;
+  /** Signed data (differences a − b): the mean of the heads on a diverging palette. */
+  signed?: boolean;
   /** A tile now (dense data) or later (from the kernel). */
   fetch: (r: TileRequest) => Tile | Promise<Tile>;
 }
@@ -101,6 +103,21 @@ export function blendTile(t: Tile, colors: RGB[]): ImageData {
     if (max > peak) peak = max;
   }
   for (let c = 0; c < n; c++) px[4 * c + 3] = peak ? Math.round((255 * alpha[c]) / peak) : 0;
+  return image;
+}
+
+/** Signed tiles: the mean over heads of each cell on the diverging palette, ±(largest |mean|) at full opacity. */
+export function divergingTile(t: Tile): ImageData {
+  const n = t.rows * t.cols;
+  const image = new ImageData(t.cols, t.rows);
+  const mean = new Float32Array(n);
+  let peak = 0;
+  for (let c = 0; c < n; c++) {
+    for (let i = 0; i < t.heads.length; i++) mean[c] += t.values[i * n + c] * t.mul[i];
+    mean[c] /= t.heads.length;
+    peak = Math.max(peak, Math.abs(mean[c]));
+  }
+  for (let c = 0; c < n; c++) image.data.set(divergingRGBA(mean[c], peak), 4 * c);
   return image;
 }
 
@@ -233,7 +250,7 @@ export class HeatmapView {
       const tile = createCanvas('');
       tile.width = t.cols;
       tile.height = t.rows;
-      tile.getContext('2d')!.putImageData(blendTile(t, t.heads.map(hd => headColor(hd, s.slice.block.heads))), 0, 0);
+      tile.getContext('2d')!.putImageData(this.image(t), 0, 0);
       ctx.save();
       ctx.beginPath();
       ctx.rect(LABEL_W, LABEL_H, w - LABEL_W, h - LABEL_H);
@@ -277,6 +294,11 @@ export class HeatmapView {
     this.drawMini();
   }
 
+  private image(t: Tile): ImageData {
+    const s = this.state!;
+    return s.signed ? divergingTile(t) : blendTile(t, t.heads.map(hd => headColor(hd, s.slice.block.heads)));
+  }
+
   private drawMini(): void {
     const s = this.state!;
     const ctx = sizeCanvas(this.mini, MINI, MINI);
@@ -290,7 +312,7 @@ export class HeatmapView {
       const tile = createCanvas('');
       tile.width = o.cols;
       tile.height = o.rows;
-      tile.getContext('2d')!.putImageData(blendTile(o, o.heads.map(hd => headColor(hd, s.slice.block.heads))), 0, 0);
+      tile.getContext('2d')!.putImageData(this.image(o), 0, 0);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(tile, 0, 0, o.cols * o.step * scale, o.rows * o.step * scale);
     }
@@ -347,9 +369,13 @@ export class HeatmapView {
     const tok = (list: string[], offset: number, i: number) => escapeHtml(list[i - offset] ?? '');
     const title = t.step === 1
       ? `${tok(s.slice.queryTokens, s.slice.q0, c.q)} (${c.q}) → ${tok(s.slice.keyTokens, s.slice.k0, c.k)} (${c.k})`
-      : `queries ${q0}–${Math.min(q0 + t.step, t.q1) - 1} → keys ${k0}–${Math.min(k0 + t.step, t.k1) - 1} (max)`;
+      : `queries ${q0}–${Math.min(q0 + t.step, t.q1) - 1} → keys ${k0}–${Math.min(k0 + t.step, t.k1) - 1} (${s.signed ? 'largest |a − b|' : 'max'})`;
+    const value = (i: number) => {
+      const w = tileWeight(t, i, row, col);
+      return s.signed ? `a − b = ${w > 0 ? '+' : ''}${w.toFixed(4)}` : w.toFixed(4);
+    };
     const rows = t.heads.map((h, i) =>
-      `<div class="aw-tip-row"><span class="aw-swatch" style="background:${css(headColor(h, s.slice.block.heads))}"></span>head ${h}<b>${tileWeight(t, i, row, col).toFixed(4)}</b></div>`
+      `<div class="aw-tip-row"><span class="aw-swatch" style="background:${css(headColor(h, s.slice.block.heads))}"></span>head ${h}<b>${value(i)}</b></div>`
     );
     showTooltip(this.tooltip, e, `<div class="aw-tip-title">${title}</div>${rows.join('')}`);
   }

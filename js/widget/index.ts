@@ -5,12 +5,13 @@
 
 import './widget.css';
 import { decodeAll } from './data';
-import { filterOptions, sliceFor, type Tokens } from './layout';
+import { filterOptions, hideSpecialTokens, sliceFor, type Blocks, type Tokens } from './layout';
 import { HeadView, type DrawMode } from './headView';
 import { HeatmapView, type HeatmapState } from './heatmap';
 import { denseTile, thumbSlice, thumbTile, TileClient, type TileRequest } from './tiles';
 import type { AttentionBlock } from './data';
 import { ModelView } from './modelView';
+import { decodeStats, normalizeStat, STAT_LABELS, SummaryView } from './summary';
 import { decodeNeuron } from './neuron';
 import { NeuronView } from './neuronView';
 import { HeadSquares, labelled, select, setOptions } from './controls';
@@ -26,8 +27,11 @@ export const AUTO_HEATMAP_TOKENS = 96;
 /** Lines mode keeps each query's links up to this share of its weight above this many tokens (exBERT's 0.7). */
 export const AUTO_PRUNE_TOKENS = 64;
 
-export function resolveMode(mode: 'auto' | DrawMode, tokens: number, tiled = false): DrawMode {
-  if (tiled) return 'heatmap'; // the weights are not all in the browser: only windows of them
+/** Labels of the aggregation select (attn_widget.widget.AGGREGATIONS). */
+export const AGGREGATION_LABELS: Record<string, string> = { raw: 'Raw', rollout: 'Rollout', flow: 'Flow', value: 'Value-weighted' };
+
+export function resolveMode(mode: 'auto' | DrawMode, tokens: number, heatmapOnly = false): DrawMode {
+  if (heatmapOnly) return 'heatmap'; // tiled (only windows of the weights are here) or signed differences
   return mode === 'auto' ? (tokens > AUTO_HEATMAP_TOKENS ? 'heatmap' : 'lines') : mode;
 }
 
@@ -48,7 +52,7 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   root.append(toolbar, body, tooltip);
   el.append(root);
 
-  const commit = (changes: Partial<Record<'view' | 'layer' | 'head' | 'heads' | 'attention_filter' | 'mode', unknown>>) => {
+  const commit = (changes: Partial<Record<'view' | 'layer' | 'head' | 'heads' | 'attention_filter' | 'mode' | 'aggregation' | 'hide_special', unknown>>) => {
     for (const [k, v] of Object.entries(changes)) model.set(k as 'view', v as 'head');
     model.save_changes();
   };
@@ -57,6 +61,17 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   const headSelect = select('Head', 'aw-nhead aw-always', v => commit({ head: Number(v) }));
   const filterSelect = select('Attention', 'aw-filter', v => commit({ attention_filter: v }));
   const modeSelect = select('Drawing', 'aw-mode aw-always', v => commit({ mode: v }));
+  const aggregationSelect = select('Aggregation', 'aw-aggregation', v => commit({ aggregation: v }));
+  const hideBox = document.createElement('input');
+  hideBox.type = 'checkbox';
+  hideBox.className = 'aw-hide-special';
+  hideBox.addEventListener('change', () => commit({ hide_special: hideBox.checked }));
+  const hideLabel = labelled('Hide special tokens', hideBox);
+  let tintStat = '';
+  const tintSelect = select('Colour thumbnails by', 'aw-tint', v => {
+    tintStat = v;
+    draw();
+  });
   const squares = new HeadSquares(heads => commit({ heads }));
   let coverage = 'auto';
   const coverageSelect = select('Links', 'aw-links aw-always', v => {
@@ -76,7 +91,10 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
     labelled('Layer', layerSelect),
     labelled('Head', headSelect),
     labelled('Attention', filterSelect),
+    labelled('Aggregation', aggregationSelect),
     labelled('Drawing', modeSelect),
+    labelled('Colour by', tintSelect),
+    hideLabel,
     labelled('Links', coverageSelect),
     search,
     squares.el
@@ -95,8 +113,12 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   const neuronView = new NeuronView(tooltip);
   const modelView = new ModelView(tooltip, (layerIndex, head) => {
     detail = { layer: layerIndex, head };
-    commit({ layer: model.get('layer_numbers')[layerIndex], heads: [head] });
+    const layer = model.get('layer_numbers')[Math.min(layerIndex, model.get('layer_numbers').length - 1)];
+    commit(model.get('aggregation') === 'raw' || model.get('aggregation') === 'value' ? { layer, heads: [head] } : { layer });
   });
+  const summaryView = new SummaryView((layerIndex, head) =>
+    commit({ view: 'head', aggregation: 'raw', layer: model.get('layer_numbers')[layerIndex], heads: [head] })
+  );
   const detailBox = document.createElement('div');
   detailBox.className = 'aw-detail';
   const detailTitle = document.createElement('div');
@@ -115,72 +137,125 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   let detail: { layer: number; head: number } | null = null;
 
   let blocks = decodeAll(model.get('attention_data'));
+  let aggregated = decodeAll<string>(model.get('aggregation_data'));
   let neuron = decodeNeuron(model.get('neuron_data'));
+  let stats = decodeStats(model.get('head_stats'));
+  const rawTokens = (): Tokens => ({
+    tokens: model.get('tokens'),
+    decoderTokens: model.get('decoder_tokens'),
+    sentenceBStart: model.get('sentence_b_start')
+  });
+  /** Why special tokens cannot be hidden now ('' when they can). */
+  const hideRefusal = (): string =>
+    Object.values(blocks).some(b => b.tiled)
+      ? 'tiled transport: only thumbnails are in the browser, rows cannot be renormalised'
+      : model.get('view') === 'neuron'
+        ? 'the neuron view shows q·k of every token'
+        : '';
+  /** The blocks the head and model views draw: the weights or the chosen aggregation, special tokens hidden if asked. */
+  function prepare(): { blocks: Blocks; tokens: Tokens } {
+    const agg = aggregated[model.get('aggregation')];
+    const source: Blocks = agg ? { self: agg } : blocks;
+    const tokens = rawTokens();
+    if (!model.get('hide_special') || hideRefusal()) return { blocks: source, tokens };
+    return hideSpecialTokens(source, tokens, model.get('special_positions'), model.get('decoder_special_positions'), !model.get('signed'));
+  }
+  let prepared = prepare();
   let lastWidth = 0;
   let paints = 0;
 
   function draw(): void {
     const t0 = performance.now();
     const colors = applyTheme(root, model.get('theme'));
-    const tokens: Tokens = {
-      tokens: model.get('tokens'),
-      decoderTokens: model.get('decoder_tokens'),
-      sentenceBStart: model.get('sentence_b_start')
-    };
+    const { tokens } = prepared;
     const layerNumbers = model.get('layer_numbers');
-    const layerIndex = Math.max(0, layerNumbers.indexOf(model.get('layer')));
     const view = model.get('view');
     const filter = model.get('attention_filter');
-    const slice = sliceFor(blocks, tokens, filter);
-    const heads = model.get('heads');
+    const slice = sliceFor(prepared.blocks, tokens, filter);
+    const aggregation = model.get('aggregation');
+    /** Rollout/flow: one map per layer (flow: one for all layers), drawn as head 0. */
+    const single = aggregation === 'rollout' || aggregation === 'flow';
+    const layerIndex = slice.block.layers === 1 ? 0 : Math.max(0, layerNumbers.indexOf(model.get('layer')));
+    const heads = single ? [0] : model.get('heads');
     const n = Math.max(slice.q1 - slice.q0, slice.k1 - slice.k0);
     const tiled = slice.block.tiled;
-    const mode = resolveMode(model.get('mode'), n, tiled);
+    const signed = model.get('signed');
+    const mode = resolveMode(model.get('mode'), n, tiled || signed);
     const kvHeads = model.get('num_kv_heads');
     const groupSize = kvHeads > 0 && slice.block.heads % kvHeads === 0 ? slice.block.heads / kvHeads : 1;
 
     const views = [{ value: 'head', label: 'Head' }, { value: 'model', label: 'Model' }];
-    setOptions(viewSelect, neuron ? [...views, { value: 'neuron', label: 'Neuron' }] : views, view);
+    if (neuron) views.push({ value: 'neuron', label: 'Neuron' });
+    if (Object.keys(stats).length) views.push({ value: 'summary', label: 'Heads summary' });
+    setOptions(viewSelect, views, view);
+    const notes = model.get('aggregation_notes');
+    setOptions(
+      aggregationSelect,
+      ['raw', ...Object.keys(model.get('aggregation_data')), ...Object.keys(notes)].map(a => ({
+        value: a,
+        label: notes[a] ? `${AGGREGATION_LABELS[a]} (unavailable)` : AGGREGATION_LABELS[a],
+        disabled: !!notes[a],
+        title: notes[a]
+      })),
+      aggregation
+    );
+    aggregationSelect.parentElement!.hidden ||= view !== 'head' && view !== 'model';
+    const refusal = hideRefusal();
+    hideBox.checked = model.get('hide_special') && !refusal;
+    hideBox.disabled = !!refusal;
+    hideLabel.title = refusal ? `Unavailable: ${refusal}` : 'Drop special tokens and renormalise each row over the rest (exBERT)';
+    hideLabel.hidden = view === 'summary' || (!model.get('special_positions').length && !model.get('decoder_special_positions').length);
+    setOptions(tintSelect, [{ value: '', label: 'head' }, ...Object.keys(stats).map(k => ({ value: k, label: STAT_LABELS[k] ?? k }))], tintStat);
+    tintSelect.parentElement!.hidden ||= view !== 'model' || single;
     setOptions(layerSelect, layerNumbers.map(l => ({ value: String(l), label: String(l) })), String(layerNumbers[layerIndex]));
     setOptions(filterSelect, filterOptions(blocks, tokens), slice.kind === 'self' ? filter : slice.kind);
-    const modes = tiled ? [{ value: model.get('mode'), label: 'Heatmap (tiles)' }] : [{ value: 'auto', label: `Auto (${mode})` }, { value: 'lines', label: 'Lines' }, { value: 'heatmap', label: 'Heatmap' }];
+    const modes = tiled || signed ? [{ value: model.get('mode'), label: tiled ? 'Heatmap (tiles)' : 'Heatmap (a − b)' }] : [{ value: 'auto', label: `Auto (${mode})` }, { value: 'lines', label: 'Lines' }, { value: 'heatmap', label: 'Heatmap' }];
     setOptions(modeSelect, modes, model.get('mode'));
     const auto = resolveCoverage('auto', n);
     setOptions(coverageSelect, [{ value: 'auto', label: auto < 1 ? `Auto (${auto * 100}%)` : 'Auto (all)' }, { value: '1', label: 'All' }, { value: '0.9', label: '90%' }, { value: '0.7', label: '70%' }, { value: '0.5', label: '50%' }], coverage);
     setOptions(headSelect, Array.from({ length: slice.block.heads }, (_, h) => ({ value: String(h), label: String(h) })), String(model.get('head')));
-    layerSelect.parentElement!.hidden = view === 'model';
+    layerSelect.parentElement!.hidden = view === 'model' || view === 'summary' || slice.block.layers === 1;
     headSelect.parentElement!.hidden = view !== 'neuron' || !neuron;
     modeSelect.parentElement!.hidden = view !== 'head';
     coverageSelect.parentElement!.hidden = view !== 'head' || mode !== 'lines';
     search.hidden = view !== 'head' || mode !== 'heatmap';
-    squares.el.hidden = view !== 'head';
+    squares.el.hidden = view !== 'head' || single;
     squares.set(slice.block.heads, heads);
 
     if (view === 'model') {
       const width = root.clientWidth || 960;
       lastWidth = width;
       const include = model.get('include_heads');
-      const shown = include.length ? include : Array.from({ length: slice.block.heads }, (_, h) => h);
-      modelView.update({ slice: thumbSlice(slice), layerNumbers, heads: shown, width, colors, selected: detail, groupSize });
+      const shown = single ? [0] : include.length ? include : Array.from({ length: slice.block.heads }, (_, h) => h);
+      const rows = slice.block.layers === 1 ? [`Layers ${layerNumbers[0]}–${layerNumbers[layerNumbers.length - 1]}`] : layerNumbers.map(l => `Layer ${l}`);
+      const columns = single ? [AGGREGATION_LABELS[aggregation]] : shown.map(h => `H${h}`);
+      const tint = tintStat && !single && stats[tintStat] ? { name: STAT_LABELS[tintStat] ?? tintStat, values: stats[tintStat], norm: normalizeStat(stats[tintStat]) } : null;
+      modelView.update({ slice: thumbSlice(slice), rows, heads: shown, columns, width, colors, selected: detail, groupSize, signed, tint });
       body.replaceChildren(modelView.el);
       if (detail) {
-        detailTitle.textContent = `Layer ${layerNumbers[detail.layer]}, Head ${detail.head}`;
-        const one = { slice, layer: detail.layer, heads: [detail.head], colors };
-        if (resolveMode('auto', n, tiled) === 'lines') detailView.update({ ...one, coverage: 1 });
+        detailTitle.textContent = `${rows[detail.layer]}, ${single ? columns[0] : `Head ${detail.head}`}`;
+        const one = { slice, layer: detail.layer, heads: [detail.head], colors, signed };
+        const lines = resolveMode('auto', n, tiled || signed) === 'lines';
+        if (lines) detailView.update({ ...one, coverage: 1 });
         else detailHeatmap.update({ ...one, fetch: fetchFor(slice.block) });
-        detailBox.replaceChildren(detailTitle, close, resolveMode('auto', n, tiled) === 'lines' ? detailView.el : detailHeatmap.el);
+        detailBox.replaceChildren(detailTitle, close, lines ? detailView.el : detailHeatmap.el);
         body.append(detailBox);
       }
     } else if (view === 'neuron' && neuron) {
-      const qkLayer = neuron.layers.indexOf(layerNumbers[layerIndex]);
-      neuronView.update({ slice, data: neuron, layer: layerIndex, qkLayer, head: model.get('head'), colors });
+      const layer = Math.max(0, layerNumbers.indexOf(model.get('layer')));
+      const qkLayer = neuron.layers.indexOf(layerNumbers[layer]);
+      const raw = sliceFor(blocks, rawTokens(), filter);
+      neuronView.update({ slice: raw, data: neuron, layer, qkLayer, head: model.get('head'), colors });
       body.replaceChildren(neuronView.el);
+    } else if (view === 'summary') {
+      summaryView.update({ stats, layerNumbers, headNumbers: model.get('head_numbers') });
+      body.replaceChildren(summaryView.el);
     } else {
       if (mode === 'lines') {
         headView.update({ slice, layer: layerIndex, heads, coverage: resolveCoverage(coverage, n), colors });
         body.replaceChildren(headView.el);
       } else {
-        heatmap.update({ slice, layer: layerIndex, heads, colors, fetch: fetchFor(slice.block) });
+        heatmap.update({ slice, layer: layerIndex, heads, colors, signed, fetch: fetchFor(slice.block) });
         body.replaceChildren(heatmap.el);
       }
     }
@@ -191,6 +266,15 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
 
   const onData = () => {
     blocks = decodeAll(model.get('attention_data'));
+    aggregated = decodeAll<string>(model.get('aggregation_data'));
+    onPrepared();
+  };
+  const onPrepared = () => {
+    prepared = prepare();
+    draw();
+  };
+  const onStats = () => {
+    stats = decodeStats(model.get('head_stats'));
     draw();
   };
   const onNeuron = () => {
@@ -199,8 +283,13 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   };
   const events: [string, () => void][] = [
     ['change:attention_data', onData],
+    ['change:aggregation_data', onData],
     ['change:neuron_data', onNeuron],
-    ...['tokens', 'decoder_tokens', 'sentence_b_start', 'layer_numbers', 'view', 'layer', 'head', 'heads', 'include_heads', 'attention_filter', 'mode', 'theme', 'num_kv_heads'].map(
+    ['change:head_stats', onStats],
+    ...['tokens', 'decoder_tokens', 'sentence_b_start', 'aggregation', 'hide_special', 'special_positions', 'decoder_special_positions', 'signed', 'view'].map(
+      k => [`change:${k}`, onPrepared] as [string, () => void]
+    ),
+    ...['layer_numbers', 'layer', 'head', 'heads', 'include_heads', 'attention_filter', 'mode', 'theme', 'num_kv_heads', 'aggregation_notes', 'head_numbers'].map(
       k => [`change:${k}`, draw] as [string, () => void]
     )
   ];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBlock } from './data';
-import { filterOptions, sliceFor } from './layout';
+import { filterOptions, hideSpecialTokens, sliceFor } from './layout';
 
 const block = (q: number, k: number) =>
   decodeBlock({ shape: [1, 1, q, k], dtype: 'uint8', scale: [[1]], layers: [new Uint8Array(q * k)] });
@@ -28,5 +28,15 @@ describe('filters', () => {
     expect(s.queryTokens).toEqual(['<s>', 'X']);
     expect(s.keyTokens).toEqual(['x', 'y', 'z', 'w']);
     expect(sliceFor(blocks, t, 'all').kind).toBe('encoder'); // an unavailable filter falls back
+  });
+});
+
+describe('hideSpecialTokens', () => {
+  it('drops special tokens from the tokens and moves sentence B to its new start', () => {
+    const t = { tokens: ['[CLS]', 'a', '[SEP]', 'b', 'c', '[SEP]'], decoderTokens: [], sentenceBStart: 3 };
+    const { blocks, tokens } = hideSpecialTokens({ self: block(6, 6) }, t, [0, 2, 5], [], true);
+    expect(tokens).toEqual({ tokens: ['a', 'b', 'c'], decoderTokens: [], sentenceBStart: 1 });
+    expect([blocks.self!.queries, blocks.self!.keys]).toEqual([3, 3]);
+    expect(sliceFor(blocks, tokens, 'ab').keyTokens).toEqual(['b', 'c']);
   });
 });

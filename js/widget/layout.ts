@@ -1,6 +1,6 @@
 /** Which block and which token ranges a filter shows (All, A→A, B→B, A→B, B→A, Encoder/Decoder/Cross). */
 
-import type { AttentionBlock, Kind } from './data';
+import { hideSpecial, keptPositions, type AttentionBlock, type Kind } from './data';
 
 export type Filter = 'all' | 'aa' | 'bb' | 'ab' | 'ba' | 'encoder' | 'decoder' | 'cross';
 
@@ -46,6 +46,29 @@ export function filterOptions(blocks: Partial<Record<Kind, AttentionBlock>>, t: 
   return (['encoder', 'decoder', 'cross'] as const)
     .filter(k => blocks[k])
     .map(k => ({ value: k, label: labels[k] }));
+}
+
+export type Blocks = Partial<Record<Kind, AttentionBlock>>;
+
+/**
+ * Blocks and tokens without the special positions (`special` in tokens, `decoderSpecial` in decoder
+ * tokens); rows renormalised unless `renormalize` is false (differences). Sentence B's start follows.
+ */
+export function hideSpecialTokens(blocks: Blocks, t: Tokens, special: number[], decoderSpecial: number[], renormalize: boolean): { blocks: Blocks; tokens: Tokens } {
+  const keep = keptPositions(t.tokens.length, special);
+  const keepDec = keptPositions(t.decoderTokens.length, decoderSpecial);
+  const axes: Record<Kind, [number[], number[]]> = { self: [keep, keep], encoder: [keep, keep], decoder: [keepDec, keepDec], cross: [keepDec, keep] };
+  const out: Blocks = {};
+  for (const [kind, block] of Object.entries(blocks) as [Kind, AttentionBlock][]) out[kind] = hideSpecial(block, ...axes[kind], renormalize);
+  const b = t.sentenceBStart;
+  return {
+    blocks: out,
+    tokens: {
+      tokens: keep.map(i => t.tokens[i]),
+      decoderTokens: keepDec.map(i => t.decoderTokens[i]),
+      sentenceBStart: b === null ? null : keep.filter(i => i < b).length
+    }
+  };
 }
 
 export function sliceFor(blocks: Partial<Record<Kind, AttentionBlock>>, t: Tokens, filter: Filter): Slice {

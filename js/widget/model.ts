@@ -3,6 +3,7 @@
 import type { BlockState } from './data';
 import type { Filter } from './layout';
 import type { NeuronState } from './neuron';
+import type { StatsState } from './summary';
 import type { ThemeSetting } from './theme';
 
 export interface Traits {
@@ -13,7 +14,16 @@ export interface Traits {
   layer_numbers: number[];
   num_kv_heads: number;
   neuron_data: NeuronState | Record<string, never>;
-  view: 'head' | 'model' | 'neuron';
+  aggregation_data: Record<string, BlockState>;
+  aggregation_notes: Record<string, string>;
+  special_positions: number[];
+  decoder_special_positions: number[];
+  head_stats: StatsState | Record<string, never>;
+  signed: boolean;
+  head_numbers: number[];
+  view: 'head' | 'model' | 'neuron' | 'summary';
+  aggregation: 'raw' | 'rollout' | 'flow' | 'value';
+  hide_special: boolean;
   layer: number;
   heads: number[];
   head: number;

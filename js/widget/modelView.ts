@@ -5,24 +5,37 @@
 
 import type { AttentionBlock } from './data';
 import type { Slice } from './layout';
-import { css, headColor } from './palette';
+import { css, divergingRGBA, headColor, type RGB } from './palette';
 import type { Colors } from './theme';
 import { createCanvas, FONT, sizeCanvas } from './canvas';
 import { showTooltip } from './tooltip';
 
+/** A statistic shown as each thumbnail's background tint and border: `values` and `norm` (0–1) are (layers, heads). */
+export interface Tint {
+  name: string;
+  values: number[][];
+  norm: number[][];
+}
+
 export interface ModelViewState {
   slice: Slice;
-  /** Model layer number of each stored layer. */
-  layerNumbers: number[];
-  /** Heads shown (columns). */
+  /** Label of each stored layer (row). */
+  rows: string[];
+  /** Heads shown (columns), and their labels. */
   heads: number[];
+  columns: string[];
   /** Width available in CSS pixels. */
   width: number;
   colors: Colors;
   selected: { layer: number; head: number } | null;
   /** Query heads per KV head (grouped-query attention); 1 when not grouped. */
   groupSize: number;
+  /** Signed data (differences): diverging palette. */
+  signed: boolean;
+  tint: Tint | null;
 }
+
+const TINT: RGB = [148, 103, 189];
 
 const LABEL_W = 64;
 const LABEL_H = 20;
@@ -42,7 +55,8 @@ export function columnOffsets(heads: number[], thumb: number, groupSize: number)
 
 /**
  * Max-pool the (q0..q1) × (k0..k1) window of one head into `rows` × `cols` cells.
- * Returns pooled weights scaled to [0, 1] by the head's maximum.
+ * Returns pooled weights scaled to [0, 1] by the head's maximum; signed values keep the largest |v|
+ * of each cell, scaled to [−1, 1] by the largest |v|.
  */
 export function poolHead(block: AttentionBlock, layer: number, head: number, slice: Pick<Slice, 'q0' | 'q1' | 'k0' | 'k1'>, rows: number, cols: number): Float32Array {
   const nq = slice.q1 - slice.q0;
@@ -57,8 +71,8 @@ export function poolHead(block: AttentionBlock, layer: number, head: number, sli
     for (let k = 0; k < nk; k++) {
       const v = values[rowBase + k];
       const o = r * cols + Math.floor((k * cols) / nk);
-      if (v > out[o]) out[o] = v;
-      if (v > max) max = v;
+      if (Math.abs(v) > Math.abs(out[o])) out[o] = v;
+      if (Math.abs(v) > max) max = Math.abs(v);
     }
   }
   if (max > 0) for (let i = 0; i < out.length; i++) out[i] /= max;
@@ -90,7 +104,9 @@ export class ModelView {
         this.tooltip.hidden = true;
         return;
       }
-      showTooltip(this.tooltip, e, `Layer ${this.state.layerNumbers[cell.layer]}, Head ${cell.head} — click to open`);
+      const s = this.state;
+      const tint = s.tint ? ` · ${s.tint.name} ${s.tint.values[cell.layer][cell.head].toFixed(3)}` : '';
+      showTooltip(this.tooltip, e, `${s.rows[cell.layer]}, ${s.columns[s.heads.indexOf(cell.head)]}${tint} — click to open`);
     });
     this.canvas.addEventListener('mouseleave', () => (this.tooltip.hidden = true));
   }
@@ -102,7 +118,7 @@ export class ModelView {
 
   update(state: ModelViewState): void {
     this.state = state;
-    const { slice, heads, colors, layerNumbers } = state;
+    const { slice, heads, colors, rows: rowLabels, tint } = state;
     const block = slice.block;
     const nq = slice.q1 - slice.q0;
     const nk = slice.k1 - slice.k0;
@@ -118,7 +134,7 @@ export class ModelView {
     ctx.fillStyle = colors.fg;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'center';
-    heads.forEach((h, c) => ctx.fillText(`H${h}`, xs[c] + t / 2, top - LABEL_H / 2));
+    heads.forEach((_, c) => ctx.fillText(state.columns[c], xs[c] + t / 2, top - LABEL_H / 2));
     if (grouped) {
       heads.forEach((h, c) => {
         const g = Math.floor(h / state.groupSize);
@@ -130,7 +146,7 @@ export class ModelView {
       });
     }
     ctx.textAlign = 'right';
-    layerNumbers.forEach((n, l) => ctx.fillText(`Layer ${n}`, LABEL_W - 8, top + l * (t + GAP) + t / 2));
+    rowLabels.forEach((label, l) => ctx.fillText(label, LABEL_W - 8, top + l * (t + GAP) + t / 2));
 
     // One tile canvas per thumbnail resolution, drawn scaled with smoothing off.
     const rows = Math.min(nq, t);
@@ -144,20 +160,22 @@ export class ModelView {
     for (let l = 0; l < block.layers; l++) {
       heads.forEach((h, c) => {
         const pooled = poolHead(block, l, h, slice, rows, cols);
-        const [r, g, b] = headColor(h, block.heads);
+        const color = headColor(h, block.heads);
         const px = image.data;
         for (let i = 0; i < pooled.length; i++) {
-          px[4 * i] = r;
-          px[4 * i + 1] = g;
-          px[4 * i + 2] = b;
-          px[4 * i + 3] = Math.round(255 * pooled[i]);
+          px.set(state.signed ? divergingRGBA(pooled[i], 1) : [...color, Math.round(255 * pooled[i])], 4 * i);
         }
         tctx.putImageData(image, 0, 0);
         const x = xs[c];
         const y = top + l * (t + GAP);
-        ctx.fillStyle = colors.highlight;
+        ctx.fillStyle = tint ? css(TINT, 0.08 + 0.5 * tint.norm[l][h]) : colors.highlight;
         ctx.fillRect(x, y, t, t);
         ctx.drawImage(tile, x, y, t, t);
+        if (tint) {
+          ctx.strokeStyle = css(TINT, tint.norm[l][h]);
+          ctx.lineWidth = 3;
+          ctx.strokeRect(x + 1.5, y + 1.5, t - 3, t - 3);
+        }
         if (state.selected && state.selected.layer === l && state.selected.head === h) {
           ctx.strokeStyle = css(headColor(h, block.heads));
           ctx.lineWidth = 2;

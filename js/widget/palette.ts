@@ -34,8 +34,21 @@ export function css([r, g, b]: RGB, alpha = 1): string {
   return alpha === 1 ? `rgb(${r},${g},${b})` : `rgba(${r},${g},${b},${alpha})`;
 }
 
-/** Colour of `v` on a ±`max` scale: blue positive, orange negative, opacity ∝ |v| / max. */
+const BLUE = hexToRgb(CATEGORY10[0]);
+const ORANGE = hexToRgb(CATEGORY10[1]);
+
+/** Colour and opacity of `v` on a ±`max` scale: blue positive, orange negative, opacity ∝ |v| / max (0 at 0). */
+function divergingColor(v: number, max: number): [RGB, number] {
+  return [v < 0 ? ORANGE : BLUE, max > 0 ? Math.min(1, Math.abs(v) / max) : 0];
+}
+
+/** Canvas pixel (alpha 0–255) of `v` on a ±`max` scale. */
+export function divergingRGBA(v: number, max: number): [number, number, number, number] {
+  const [color, alpha] = divergingColor(v, max);
+  return [...color, Math.round(255 * alpha)];
+}
+
+/** CSS colour of `v` on a ±`max` scale. */
 export function diverging(v: number, max: number): string {
-  const alpha = max > 0 ? Math.min(1, Math.abs(v) / max) : 0;
-  return css(hexToRgb(CATEGORY10[v < 0 ? 1 : 0]), alpha);
+  return css(...divergingColor(v, max));
 }

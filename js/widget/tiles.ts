@@ -34,7 +34,7 @@ export function tileKey(r: TileRequest): string {
   return `${r.kind}/${r.layer}/${r.heads.join(',')}/${r.q0}:${r.q1}/${r.k0}:${r.k1}/${r.step}`;
 }
 
-/** Max-pool a window of a dense block into a tile (what the kernel does for tiled blocks). */
+/** Max-pool a window of a dense block into a tile (what the kernel does for tiled blocks); signed values keep the largest |v|. */
 export function denseTile(block: AttentionBlock, r: TileRequest): Tile {
   const rows = Math.ceil((r.q1 - r.q0) / r.step);
   const cols = Math.ceil((r.k1 - r.k0) / r.step);
@@ -50,7 +50,7 @@ export function denseTile(block: AttentionBlock, r: TileRequest): Tile {
       for (let k = r.k0; k < r.k1; k++) {
         const o = row + Math.floor((k - r.k0) / r.step);
         const v = src[base + k];
-        if (v > values[o]) values[o] = v;
+        if (Math.abs(v) > Math.abs(values[o])) values[o] = v;
       }
     }
   });
