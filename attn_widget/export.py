@@ -185,7 +185,7 @@ def preview_png(widget: AttentionWidget, thumb: int = 32, gap: int = 2) -> bytes
     dtype = np.uint8 if block["dtype"] == "uint8" else np.dtype("<f2")
     image = np.zeros((len(buffers) * (rows + gap) + gap, heads * (cols + gap) + gap), np.uint8)
     for li, buf in enumerate(buffers):
-        a = np.frombuffer(buf, dtype).reshape(heads, nq, nk).astype(np.float32)
+        a = np.abs(np.frombuffer(buf, dtype).reshape(heads, nq, nk).astype(np.float32))  # diffs: |a − b|
         pooled = np.maximum.reduceat(np.maximum.reduceat(a, np.arange(rows) * nq // rows, axis=1), np.arange(cols) * nk // cols, axis=2)
         peak = pooled.reshape(heads, -1).max(axis=1)[:, None, None]
         scaled = np.divide(pooled * 255, peak, out=np.zeros_like(pooled), where=peak > 0).round().astype(np.uint8)

@@ -145,6 +145,10 @@ def extract_attention(
     enc = _encode(tokenizer, text, None if is_enc_dec else text_pair)
     inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "token_type_ids", "attention_mask")}
     if is_enc_dec:
+        unsupported = {"layers": layers, "heads": heads, "lazy": lazy or None}  # with_qk: capture_qk names the supported models
+        given = [name for name, value in unsupported.items() if value is not None]
+        if given:
+            raise AttentionInputError(f"{', '.join(given)} apply to self-attention models; encoder-decoder models give all layers and heads")
         dec_ids = tokenizer(decoder_text or text_pair or text, return_tensors="pt")["input_ids"].to(device)
         inputs["decoder_input_ids"] = dec_ids
     n_tokens = inputs["input_ids"].shape[1]
@@ -152,6 +156,11 @@ def extract_attention(
     if lazy is None:
         lazy = eager_bytes > max_memory and not is_enc_dec
     if lazy:
+        if with_qk:
+            raise AttentionInputError(
+                f"{n_tokens} tokens need {_gib(eager_bytes)} of attention (> max_memory={_gib(max_memory)}): too long for "
+                "the neuron view, which needs every weight of a layer; use a shorter input or raise max_memory"
+            )
         return _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory)
     if eager_bytes > max_memory:
         raise AttentionInputError(
@@ -191,8 +200,10 @@ def extract_attention(
         layer_numbers=layer_numbers if layers is not None else None,
         head_numbers=head_numbers if heads is not None else None,
     )
-    if qk is not None:
+    if qk is not None:  # the same layers and heads as the attention
         qk.fill(result)
+        result.queries, result.keys = (np.ascontiguousarray(a[np.ix_(layer_numbers, head_numbers)]) for a in (result.queries, result.keys))
+        result.extras["qk_scaling"] = result.extras["qk_scaling"][layer_numbers]
     return result
 
 
@@ -251,7 +262,7 @@ def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = No
     """
     from .widget import AttentionWidget
 
-    extract_keys = {"decoder_text"}
+    extract_keys = {"decoder_text", "layers", "heads", "lazy", "max_memory"}
     result = extract_attention(model, tokenizer, text, text_pair, with_qk=widget_options.get("view") == "neuron",
                                **{k: widget_options.pop(k) for k in extract_keys & widget_options.keys()})
     if "value" in widget_options.get("aggregations", ()):

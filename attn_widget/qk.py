@@ -186,7 +186,7 @@ def neuron_payload(result: AttentionResult, layer: int | Sequence[int] | None = 
         "shape": [len(layers), heads, seq, head_dim],
         "head_dim": head_dim,
         "dtype": "float16",
-        "layers": layers,
+        "layers": [(result.layer_numbers or range(n_layers))[i] for i in layers],  # model layer numbers
         "scaling": [float(scaling[i]) for i in layers],
         "queries": encode(result.queries),
         "keys": encode(result.keys),

@@ -19,8 +19,6 @@ from .quantize import quantize_attention
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
-#: The attention blocks a widget can hold: one self-attention tensor, or the three of an encoder-decoder.
-KINDS = ("self", "encoder", "decoder", "cross")
 FILTERS = ("all", "aa", "bb", "ab", "ba", "encoder", "decoder", "cross")
 #: What the head and model views draw: the weights, or rollout / flow / value-weighted attention
 #: (attn_widget.analysis) computed in the kernel and sent as extra blocks (``aggregation_data``).
@@ -220,7 +218,11 @@ class AttentionWidget(anywidget.AnyWidget):
         also has the neuron view (``view="neuron"``). ``options`` go to the constructor."""
         if result.queries is not None:
             include = options.get("include_layers")
-            layers = None if include is None else _check_indices(include, len(result.queries), "include_layers", "layer")
+            stored = result.layer_numbers or list(range(len(result.queries)))
+            missing = [n for n in include or [] if n not in stored]
+            if missing:
+                raise AttentionInputError(f"include_layers has layer {missing[0]}, but the extracted layers are {stored}")
+            layers = None if include is None else [stored.index(n) for n in include]
             causal = bool(np.all(np.triu(result.attention, 1) == 0))
             options["neuron_data"] = {**neuron_payload(result, layers), "causal": causal}
         return cls(**result.widget_kwargs(), **options)
@@ -241,6 +243,8 @@ class AttentionWidget(anywidget.AnyWidget):
                     raise AttentionInputError(f"{name} is an encoder-decoder result; diff compares self-attention")
                 token_lists.append(x.tokens)
                 x = x.attention
+            if isinstance(x, LazyAttention):
+                raise AttentionInputError(f"{name} is computed on demand (too large to hold); diff needs attention that fits in memory")
             arrays.append(to_attention_array(x, name=name))
         if arrays[0].shape != arrays[1].shape:
             raise AttentionInputError(
@@ -251,6 +255,7 @@ class AttentionWidget(anywidget.AnyWidget):
             raise AttentionInputError("tokens are required when a and b are arrays")
         if tokens is None:
             tokens = token_lists[0] if len(token_lists) == 1 else [x if x == y else f"{x}|{y}" for x, y in zip(*token_lists)]
+        options.pop("encoding", None)  # the difference is signed: always float16
         return cls(arrays[0] - arrays[1], tokens, encoding="float16", signed=True, **options)
 
     @property

@@ -134,3 +134,24 @@ def test_refuses_with_the_estimate_instead_of_crashing(tokenizer):
     model = make_model("bert", tokenizer)
     with pytest.raises(AttentionInputError, match=r"needs 0\.00 GiB .*3 layers × 4 heads × 8² × 4 bytes.*lazy=True"):
         extract_attention(model, tokenizer, "the cat sat on the mat", lazy=False, max_memory=100)
+
+
+def test_from_model_passes_selection_and_memory_limit(tokenizer):
+    model = make_model("gpt2", tokenizer)
+    w = from_model(model, tokenizer, "the cat sat on the mat", layers=[1], heads=[0, 2], max_memory=10**9)
+    assert w.layer_numbers == [1] and w.head_numbers == [0, 2]
+    with pytest.raises(AttentionInputError, match="layers apply to self-attention models"):
+        from_model(make_model("bart", tokenizer), tokenizer, "the cat", layers=[0])
+    with pytest.raises(AttentionInputError, match="too long for the neuron view"):
+        from_model(model, tokenizer, "the cat sat on the mat", view="neuron", max_memory=100)
+
+
+def test_diff_accepts_encoding_and_its_preview_shows_magnitudes(tokenizer):
+    from attn_widget.export import preview_png
+
+    model = make_model("bert", tokenizer)
+    a = extract_attention(model, tokenizer, "the cat sat on the mat")
+    b = extract_attention(model, tokenizer, "the dog sat on the mat")
+    w = AttentionWidget.diff(a, b, encoding="uint8")
+    assert w.attention_data["self"]["dtype"] == "float16" and "cat|dog" in w.tokens
+    assert preview_png(w).startswith(b"\x89PNG")

@@ -131,3 +131,18 @@ def test_show_errors(tokenizer):
         neuron_view.show(bert, "bert", tokenizer, TEXT, display_mode="sepia")
     with pytest.raises(ValueError, match="html_action must be"):
         neuron_view.show(bert, "bert", tokenizer, TEXT, html_action="save")
+
+
+def test_neuron_data_follows_selected_layers_and_heads(tokenizer):
+    import torch
+
+    from attn_widget import extract_attention
+
+    model = make_model("bert", tokenizer)
+    result = extract_attention(model, tokenizer, "the cat sat on the mat", with_qk=True, layers=[2, 0], heads=[3, 1])
+    assert result.queries.shape[:2] == (2, 2) and result.keys.shape[:2] == (2, 2)
+    scores = torch.from_numpy(result.queries) @ torch.from_numpy(result.keys).transpose(-1, -2)
+    softmax = torch.softmax(scores * torch.from_numpy(result.extras["qk_scaling"])[:, None, None, None], -1).numpy()
+    np.testing.assert_allclose(softmax, result.attention, atol=1e-5)  # every head pairs with its own q/k
+    w = AttentionWidget.from_result(result, include_layers=[0])
+    assert w.neuron_data["layers"] == [0] and w.neuron_data["shape"][:2] == [1, 2] and w.head_numbers == [3, 1]

@@ -67,4 +67,9 @@ describe('TileClient', () => {
     for (const l of kernel.listeners) l({ type: 'tile', request: 3, error: 'layer 2 is out of range' }, []);
     await expect(bad).rejects.toThrow('layer 2 is out of range');
   });
+
+  it('gives up on a kernel that never answers', async () => {
+    const client = new TileClient(new FakeKernel(), 1024, 10);
+    await expect(client.get(req)).rejects.toThrow('did not answer');
+  });
 });

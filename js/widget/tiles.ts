@@ -109,7 +109,7 @@ export class TileClient {
   private next = 1;
   private readonly listener = (msg: any, buffers: (DataView | ArrayBuffer)[]) => this.receive(msg, buffers);
 
-  constructor(private model: Messenger, private maxBytes = 256 * 2 ** 20) {
+  constructor(private model: Messenger, private maxBytes = 256 * 2 ** 20, private timeoutMs = 15_000) {
     model.on('msg:custom', this.listener);
   }
 
@@ -140,6 +140,10 @@ export class TileClient {
         const id = this.next++;
         this.waiting.set(id, { resolve, reject, request: r });
         this.model.send({ type: 'tile', request: id, ...r });
+        setTimeout(() => {
+          // A kernel that died or restarted never answers: let the caller fall back.
+          if (this.waiting.delete(id)) reject(new Error('the kernel did not answer the tile request'));
+        }, this.timeoutMs);
       }).finally(() => this.inflight.delete(key));
       this.inflight.set(key, p);
     }
