@@ -271,6 +271,15 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   };
   const onPrepared = () => {
     prepared = prepare();
+    hiding = model.get('hide_special') && !hideRefusal();
+    draw();
+  };
+  /** Switching views re-prepares only when it turns hiding on or off (the neuron view refuses it). */
+  let hiding = model.get('hide_special') && !hideRefusal();
+  const onView = () => {
+    const now = model.get('hide_special') && !hideRefusal();
+    if (now !== hiding) prepared = prepare();
+    hiding = now;
     draw();
   };
   const onStats = () => {
@@ -286,7 +295,8 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
     ['change:aggregation_data', onData],
     ['change:neuron_data', onNeuron],
     ['change:head_stats', onStats],
-    ...['tokens', 'decoder_tokens', 'sentence_b_start', 'aggregation', 'hide_special', 'special_positions', 'decoder_special_positions', 'signed', 'view'].map(
+    ['change:view', onView],
+    ...['tokens', 'decoder_tokens', 'sentence_b_start', 'aggregation', 'hide_special', 'special_positions', 'decoder_special_positions', 'signed'].map(
       k => [`change:${k}`, onPrepared] as [string, () => void]
     ),
     ...['layer_numbers', 'layer', 'head', 'heads', 'include_heads', 'attention_filter', 'mode', 'theme', 'num_kv_heads', 'aggregation_notes', 'head_numbers'].map(
