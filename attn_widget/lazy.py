@@ -17,7 +17,7 @@ import numpy as np
 from .inputs import AttentionInputError
 
 #: Rows of queries computed at a time (bounds temporary memory to ROW_CHUNK × keys × 4 bytes per head).
-ROW_CHUNK = 512
+ROW_CHUNK = 256
 
 
 class LazyAttention:
@@ -51,11 +51,15 @@ class LazyAttention:
         pick = slice(heads[0], heads[0] + len(heads)) if contiguous and heads else heads
         q = torch.from_numpy(self.queries[layer])[pick, q0:q1]
         k = torch.from_numpy(self.keys[layer])[pick]
+        seq = k.shape[1]
+        if self.causal:  # keys after the last query row are all zero: skip computing them
+            k = k[:, :q1]
         scores = torch.matmul(q, k.transpose(-1, -2)).mul_(float(self.scaling[layer]))
         if self.causal:
-            future = torch.arange(k.shape[1])[None, :] > torch.arange(q0, q1)[:, None]
+            future = torch.arange(q1)[None, :] > torch.arange(q0, q1)[:, None]
             scores.masked_fill_(future, float("-inf"))
-        return torch.softmax(scores, dim=-1)
+        weights = torch.softmax(scores, dim=-1)
+        return torch.nn.functional.pad(weights, (0, seq - weights.shape[-1])) if weights.shape[-1] < seq else weights
 
     def rows(self, layer: int, heads: Sequence[int], q0: int, q1: int) -> np.ndarray:
         """Weights of query rows ``q0:q1`` for ``heads`` of ``layer``: float32 ``(len(heads), q1-q0, key)``."""
