@@ -31,12 +31,8 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "attn-widget"}]
 
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "attn_widget"}]
+def _jupyter_server_extension_points() -> list[dict]:
+    """The server extension: REST handlers under ``{base_url}attn-widget/`` (imports nothing heavy)."""
+    from .server.handlers import RunsExtension
 
-
-def _load_jupyter_server_extension(server_app) -> None:
-    """Register the REST handlers under ``{base_url}attn-widget/`` (imports nothing heavy)."""
-    from .server import load_handlers
-
-    load_handlers(server_app)
+    return [{"module": "attn_widget", "app": RunsExtension}]

@@ -6,3 +6,22 @@ def tokenizer(tmp_path_factory):
     from tiny_models import make_tokenizer
 
     return make_tokenizer(tmp_path_factory.mktemp("vocab"))
+
+
+@pytest.fixture
+def rotating_cache():
+    """A real ``ReaderCache`` subclass whose first read deletes ``victims``: event files the scan
+    already listed, as a trainer rotating its old event files while the sidebar reads would."""
+    from attn_widget.tensorboard import ReaderCache
+
+    class RotatingCache(ReaderCache):
+        def __init__(self, victims):
+            super().__init__()
+            self.victims = list(victims)
+
+        def updated(self, path, stat=None):
+            while self.victims:
+                self.victims.pop().unlink()
+            return super().updated(path, stat)
+
+    return RotatingCache

@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -39,13 +40,13 @@ def jp_server_config():
     return {"ServerApp": {"jpserver_extensions": {"attn_widget": True}}}
 
 
-def write_run(path: Path, steps: int, tags=("loss", "acc"), start: int = 0) -> None:
+def write_run(path: Path, steps: int, tags=("loss", "acc"), start: int = 0, offset: float = 0.0) -> None:
     from torch.utils.tensorboard import SummaryWriter
 
     with SummaryWriter(str(path)) as writer:
         for step in range(start, start + steps):
             for k, tag in enumerate(tags):
-                writer.add_scalar(tag, step * 0.5 + k, step)
+                writer.add_scalar(tag, step * 0.5 + k + offset, step)
 
 
 @pytest.fixture
@@ -234,6 +235,34 @@ async def test_refresh_reads_only_appended_bytes(jp_fetch, jp_serverapp, jp_root
 
 
 @on_server_loop
+async def test_resumed_run_is_purged_and_sorted(jp_fetch, jp_root_dir):
+    run = jp_root_dir / "resumed"
+    run.mkdir()
+    for stamp, start, steps, offset in ((1, 0, 1001, 0.0), (2, 500, 1001, 10_000.0)):  # restarted at 500
+        write_run(jp_root_dir / "session", steps, tags=("loss",), start=start, offset=offset)
+        next((jp_root_dir / "session").iterdir()).rename(run / f"events.out.tfevents.{stamp}.host.1.0")
+    full = (await get_json(jp_fetch, "runs", "resumed", "scalars", max_points="5000"))["tags"]["loss"]
+    assert full["steps"] == list(range(1501))
+    assert full["values"] == [s * 0.5 + (s >= 500) * 10_000.0 for s in range(1501)]
+    small = (await get_json(jp_fetch, "runs", "resumed", "scalars", max_points="100"))["tags"]["loss"]
+    assert 50 < len(small["steps"]) <= 100 and small["steps"][-1] == 1500
+    assert all(a < b for a, b in zip(small["steps"], small["steps"][1:]))
+
+
+@on_server_loop
+async def test_file_rotated_away_during_the_listing_is_a_warning(jp_fetch, jp_serverapp, jp_root_dir, rotating_cache):
+    write_run(jp_root_dir / "run", 5, tags=("loss",))
+    kept = next((jp_root_dir / "run").iterdir())
+    rotated = kept.with_name(kept.name + "9")  # a later file, by name
+    write_run(jp_root_dir / "session", 5, tags=("loss",), start=5)
+    next((jp_root_dir / "session").iterdir()).rename(rotated)
+    jp_serverapp.web_app.settings[SETTINGS_KEY].cache = rotating_cache([rotated])
+    (run,) = (await get_json(jp_fetch, "runs"))["runs"]  # a 404 before the fix
+    assert run["name"] == "run" and run["last_step"] == 4
+    assert run["warnings"] == [f"{rotated.name}: cannot read (No such file or directory)"]
+
+
+@on_server_loop
 async def test_big_read_does_not_block_other_requests(jp_fetch, jp_root_dir):
     # ~1.2M real torch records: the records of one SummaryWriter file, repeated
     write_run(jp_root_dir / "seed", 2000, tags=("loss",))
@@ -274,6 +303,32 @@ print(sorted(m for m in sys.modules if m.split(".")[0] == "tensorboard"))
                          env=dict(os.environ, PYTHONPATH=str(Path(__file__).parents[1])))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.fixture(scope="class")
+def pools():
+    """Reading pools (and their threads) of a class's servers, checked after pytest-jupyter has torn
+    the servers down: a class fixture's teardown runs after the function fixtures'."""
+    pools = []
+    yield pools
+    assert pools
+    for executor, threads in pools:
+        with pytest.raises(RuntimeError, match="after shutdown"):
+            executor.submit(int)
+        for thread in threads:
+            thread.join(timeout=10)
+        assert not any(t.is_alive() for t in threads)
+
+
+class TestShutdown:
+    @on_server_loop
+    async def test_reading_pool_is_shut_down_with_the_server(self, pools, jp_fetch, jp_serverapp, logs):
+        await get_json(jp_fetch, "runs")
+        executor = jp_serverapp.web_app.settings[SETTINGS_KEY].executor
+        assert executor.submit(int).result() == 0  # usable while the server runs
+        threads = [t for t in threading.enumerate() if t.name.startswith("attn-widget-runs")]
+        assert threads
+        pools.append((executor, threads))
 
 
 class TestConfiguredRoot:

@@ -39,6 +39,19 @@ def event_file(folder: Path) -> Path:
     return path
 
 
+def write_session(run: Path, stamp: int, scalars) -> Path:
+    """One training session's torch event file with ``(tag, step, value)`` points, moved into
+    ``run`` under a name with time stamp ``stamp`` (a run's files are ordered by name)."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    tmp = run.parent / f".session{stamp}"
+    with SummaryWriter(str(tmp)) as w:
+        for tag, step, value in scalars:
+            w.add_scalar(tag, value, step)
+    run.mkdir(exist_ok=True)
+    return event_file(tmp).rename(run / f"events.out.tfevents.{stamp}.host.1.0")
+
+
 def flip_bit(path: Path, offset: int) -> None:
     data = bytearray(path.read_bytes())
     data[offset] ^= 0x10
@@ -297,6 +310,39 @@ def test_empty_and_random_files_are_warnings(tmp_path):
     assert runs["noise"].tags == [] and runs["noise"].last_step is None
     assert any("no valid event records in 200000 bytes" in w for w in runs["noise"].warnings)
     assert read_scalars(tmp_path / "noise") == {}
+
+
+def test_resumed_run_purges_orphaned_points_and_is_sorted(tmp_path):
+    run = tmp_path / "run"
+    write_session(run, 1, [(t, s, float(s)) for s in range(1001) for t in ("loss", "acc")])
+    # resumed from the step-500 checkpoint; 'acc' is logged again only from step 600
+    write_session(run, 2, [("loss", s, -float(s)) for s in range(500, 1501)]
+                  + [("acc", s, -float(s)) for s in range(600, 1501)])
+    scalars = read_scalars(run)
+    assert scalars.warnings == []
+    loss, acc = scalars["loss"], scalars["acc"]
+    assert loss.steps.tolist() == list(range(1501))
+    assert loss.values.tolist() == [float(s) if s < 500 else -float(s) for s in range(1501)]
+    # the restart at step 500 orphans the old file's 'acc' from 500 on too, as in TensorBoard
+    assert acc.steps.tolist() == list(range(500)) + list(range(600, 1501))
+    assert np.all(acc.values[acc.steps >= 500] < 0) and np.all(acc.values[acc.steps < 500] >= 0)
+    small = downsample(loss, 100)
+    assert np.all(np.diff(small.steps) > 0) and small.steps[-1] == 1500
+    assert list_runs(tmp_path)[0].last_step == 1500
+
+
+def test_file_removed_after_the_scan_is_skipped_with_a_warning(tmp_path, rotating_cache):
+    kept = write_session(tmp_path / "a", 1, [("loss", s, 1.0) for s in range(10)])
+    rotated = write_session(tmp_path / "a", 2, [("loss", s, 2.0) for s in range(10, 20)])
+    only = write_session(tmp_path / "b", 3, [("loss", 0, 3.0)])
+    (info,) = list_runs(tmp_path, cache=rotating_cache([rotated, only]))  # 'b' lost its only file
+    assert info.name == "a" and info.last_step == 9 and info.size == kept.stat().st_size
+    assert info.warnings == [f"{rotated.name}: cannot read (No such file or directory)"]
+
+    rotated = write_session(tmp_path / "a", 2, [("loss", s, 2.0) for s in range(10, 20)])
+    scalars = read_scalars(tmp_path / "a", cache=rotating_cache([rotated]))
+    assert scalars["loss"].steps.tolist() == list(range(10))
+    assert scalars.warnings == [f"{rotated.name}: cannot read (No such file or directory)"]
 
 
 def test_replaced_file_is_read_again(classic_file, tmp_path):

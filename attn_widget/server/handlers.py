@@ -10,7 +10,8 @@
 The root is ``c.TensorBoardRuns.root_dir`` (default: the server's ``root_dir``); paths that resolve
 outside it (``..``, absolute, symlinks) get 403 before anything is read. Event files are read in a
 small thread pool with readers cached per file, so the event loop stays free and a refresh reads
-only appended bytes. Nothing from TensorBoard is imported until a request needs it.
+only appended bytes; the pool is shut down when the server stops. Nothing from TensorBoard is
+imported until a request needs it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from tornado import web
 from traitlets import Float, Int, Unicode
@@ -188,3 +190,16 @@ def setup_handlers(server_app) -> None:
         (url_path_join(base, "runs", "scalars"), ScalarsHandler),
         (url_path_join(base, "runs", "(.+)", "scalars"), ScalarsHandler),
     ])
+
+
+class RunsExtension(ExtensionApp):
+    """The server extension: registers the handlers, and shuts the reading pool down when the
+    server stops (``stop_extension``, the shutdown hook jupyter_server 2 gives ``ExtensionApp``s)."""
+
+    name = "attn_widget"
+
+    def initialize_handlers(self) -> None:
+        setup_handlers(self.serverapp)
+
+    async def stop_extension(self) -> None:
+        self.serverapp.web_app.settings[_SETTINGS_KEY].executor.shutdown(wait=False, cancel_futures=True)

@@ -382,6 +382,7 @@ class EventFileReader:
         self.file_offset = 0  #: bytes of the file read so far
         self.bytes_read = 0  #: bytes read from disk by the last :meth:`update`
         self.records = 0  #: complete records framed (length checksum valid), including skipped ones
+        self.first_step: int | None = None  #: step of the first scalar point in the file
         self.last_step: int | None = None  #: largest scalar step seen
         self.n_points = 0  #: scalar points held
         self._pending = b""  # bytes after the last complete record (incomplete record or resync tail)
@@ -588,6 +589,8 @@ class EventFileReader:
             if rec.size > 1 and (np.diff(rec) < 0).any():
                 o = np.argsort(rec, kind="stable")
                 steps, walls, values = steps[o], walls[o], values[o]
+            if self.first_step is None:  # the first tag holds the batch's earliest record
+                self.first_step = int(steps[0])
             self._chunks.setdefault(tag, []).append(ScalarSeries(steps, walls, values))
             self.n_points += int(steps.size)
             top = int(steps.max())

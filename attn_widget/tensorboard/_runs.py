@@ -133,21 +133,26 @@ def _display_tag(sub: str, tag: str) -> str:
     return f"{sub}/{tag}"
 
 
-def _run_readers(run_dir: str, folders, cache: ReaderCache) -> tuple[list[tuple[str, EventFileReader, str]], list[str]]:
-    """Updated readers of a run's files: (display prefix, reader, relative file name); warnings."""
-    readers, warnings = [], []
+def _run_readers(run_dir: str, folders, cache: ReaderCache) -> tuple[list[tuple[str, EventFileReader, str]],
+                                                                     list[os.stat_result], list[str]]:
+    """Updated readers of a run's files: (display prefix, reader, relative file name); the stats of
+    the files still there; warnings. A file that vanished since the scan (checkpoint rotation) or
+    cannot be read is skipped with a warning."""
+    readers, stats, warnings = [], [], []
     for folder, entries in folders:
         sub = os.path.relpath(folder, run_dir).replace(os.sep, "/")
         for entry in entries:
             rel = entry.name if sub == "." else f"{sub}/{entry.name}"
             try:
-                reader = cache.updated(entry.path, entry.stat())
+                stat = entry.stat()
+                stats.append(stat)
+                reader = cache.updated(entry.path, stat)
             except OSError as exc:
                 warnings.append(f"{rel}: cannot read ({exc.strerror or exc})")
                 continue
             warnings.extend(f"{rel}: {w}" for w in reader.warnings)
             readers.append((sub, reader, rel))
-    return readers, warnings
+    return readers, stats, warnings
 
 
 def _tag_map(readers) -> dict[str, list[tuple[EventFileReader, str]]]:
@@ -160,6 +165,23 @@ def _tag_map(readers) -> dict[str, list[tuple[EventFileReader, str]]]:
             if sub != "." and shown in own:
                 shown = f"{sub}/{tag}"
             out.setdefault(shown, []).append((reader, tag))
+    return out
+
+
+def _join(parts: list[tuple[EventFileReader, str]]) -> ScalarSeries:
+    """One tag's points from its files (file-name order), sorted by step (stable).
+
+    A resumed run restarts in a new file at a step it had already logged: like TensorBoard's
+    "purge orphaned data", each file drops the earlier files' points from its first step on.
+    """
+    kept: list[ScalarSeries] = []
+    for reader, tag in parts:  # a reader holding a tag has a first_step
+        kept = [ScalarSeries(*(col[s.steps < reader.first_step] for col in s)) for s in kept]
+        kept.append(reader.series(tag))
+    out = kept[0] if len(kept) == 1 else ScalarSeries(*(np.concatenate(col) for col in zip(*kept)))
+    if (np.diff(out.steps) < 0).any():
+        order = np.argsort(out.steps, kind="stable")
+        out = ScalarSeries(*(col[order] for col in out))
     return out
 
 
@@ -177,8 +199,9 @@ def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
     now = time.time()
     out = []
     for run_dir, folders in _scan(root).items():
-        readers, warnings = _run_readers(run_dir, folders, cache)
-        stats = [e.stat() for _, entries in folders for e in entries]
+        readers, stats, warnings = _run_readers(run_dir, folders, cache)
+        if not stats:  # all its files vanished since the scan
+            continue
         updated = max(s.st_mtime for s in stats)
         steps = [r.last_step for _, r, _ in readers if r.last_step is not None]
         out.append(RunInfo(
@@ -199,7 +222,7 @@ def read_scalars(run_dir: str | os.PathLike, *, cache: ReaderCache | None = None
     """Scalars of the run in ``run_dir``: ``{tag: ScalarSeries(steps, wall_times, values)}``.
 
     Classic ``simple_value`` and tensor scalars (plugin ``scalars``: torch ``new_style=True``, TF2)
-    are read; points of one tag from several files are concatenated in file-name order. Tags of
+    are read; points of one tag from several files are joined as :func:`_join` says. Tags of
     ``add_scalars`` subfolders are named ``main/key`` (see :func:`_display_tag`). ``tags`` limits
     the result (unknown ones are reported in ``warnings``). Raises FileNotFoundError when
     ``run_dir`` holds no event files.
@@ -209,16 +232,14 @@ def read_scalars(run_dir: str | os.PathLike, *, cache: ReaderCache | None = None
     if run_dir not in runs:
         raise FileNotFoundError(f"no TensorBoard event files in {run_dir}")
     cache = cache if cache is not None else ReaderCache()
-    readers, warnings = _run_readers(run_dir, runs[run_dir], cache)
+    readers, _, warnings = _run_readers(run_dir, runs[run_dir], cache)
     mapping = _tag_map(readers)
     wanted = list(mapping) if tags is None else tags
     series = {}
     for tag in wanted:
-        parts = [reader.series(t) for reader, t in mapping.get(tag, [])]
-        if not parts:
-            warnings.append(f"tag not found: {tag}")
-        elif len(parts) == 1:
-            series[tag] = parts[0]
+        parts = mapping.get(tag)
+        if parts:
+            series[tag] = _join(parts)
         else:
-            series[tag] = ScalarSeries(*(np.concatenate(col) for col in zip(*parts)))
+            warnings.append(f"tag not found: {tag}")
     return RunScalars(series, warnings)
