@@ -73,7 +73,11 @@ def detection_score(
     ``exclude_current_token`` the diagonal of ``α`` first (numerator and denominator), as there.
     Returns ``(layers, heads)``; with rows summing to 1 the denominator is ``n`` (all rows count).
     """
-    a = _self_attention(attention)
+    return _detection_score(_self_attention(attention), pattern, exclude_bos, exclude_current_token)
+
+
+def _detection_score(a: np.ndarray, pattern: np.ndarray, exclude_bos: bool = False, exclude_current_token: bool = False) -> np.ndarray:
+    """:func:`detection_score` of already validated float32 attention."""
     n = a.shape[-1]
     pattern = np.asarray(pattern, dtype=bool)
     if pattern.shape != (n, n):
@@ -174,9 +178,9 @@ def head_statistics(
         to_columns = (al.reshape(-1, n) @ indicator).reshape(heads, n, -1).mean(1)
         for c, name in enumerate(columns):
             out[name][layer] = to_columns[:, c]
-    out["previous_token_score"] = previous_token_score(a)
+    out["previous_token_score"] = _detection_score(a, previous_token_pattern(n))
     if tokens is not None:
-        out["induction_score"] = induction_score(a, tokens)
+        out["induction_score"] = _detection_score(a, induction_pattern(tokens))
     return out
 
 

@@ -85,12 +85,13 @@ def browser_timings(attention, tokens, folder: Path) -> dict[str, float]:
 # which forces the canvas to finish drawing).
 HOVER = """() => {
   const overlay = document.querySelector('.aw-head-overlay');
-  const canvas = document.querySelector('.aw-head-canvas');
+  const canvas = document.querySelector('.aw-head-canvas, .aw-heatmap-canvas');
+  const lines = canvas.classList.contains('aw-head-canvas');
   const rect = overlay.getBoundingClientRect();
   const times = [];
   for (let i = 0; i < 20; i++) {
-    const y = rect.top + 8 + (i * 7 % 40) * 18 + 9;
-    const x = canvas.classList.contains('aw-head-canvas') && rect.width > 300 ? rect.left + 20 : rect.left + rect.width / 2;
+    const y = lines ? rect.top + 8 + (i * 7 % 40) * 18 + 9 : rect.top + 100 + i * 20;
+    const x = lines ? rect.left + 20 : rect.left + 120 + i * 20;
     const t0 = performance.now();
     overlay.dispatchEvent(new MouseEvent('mousemove', { clientX: x, clientY: Math.min(y, rect.bottom - 2), bubbles: true }));
     canvas.getContext('2d').getImageData(0, 0, 1, 1);
