@@ -262,7 +262,9 @@ def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = No
     """
     from .widget import AttentionWidget
 
-    extract_keys = {"decoder_text", "layers", "heads", "lazy", "max_memory"}
+    # ``heads`` stays the widget's head selection (as in BertViz); extract a subset of heads with
+    # extract_attention(..., heads=...) and AttentionWidget.from_result.
+    extract_keys = {"decoder_text", "layers", "lazy", "max_memory"}
     result = extract_attention(model, tokenizer, text, text_pair, with_qk=widget_options.get("view") == "neuron",
                                **{k: widget_options.pop(k) for k in extract_keys & widget_options.keys()})
     if "value" in widget_options.get("aggregations", ()):

@@ -138,8 +138,8 @@ def test_refuses_with_the_estimate_instead_of_crashing(tokenizer):
 
 def test_from_model_passes_selection_and_memory_limit(tokenizer):
     model = make_model("gpt2", tokenizer)
-    w = from_model(model, tokenizer, "the cat sat on the mat", layers=[1], heads=[0, 2], max_memory=10**9)
-    assert w.layer_numbers == [1] and w.head_numbers == [0, 2]
+    w = from_model(model, tokenizer, "the cat sat on the mat", layers=[1], heads=[2], max_memory=10**9)
+    assert w.layer_numbers == [1] and w.heads == [2] and w.head_numbers == []  # heads= selects, as in BertViz
     with pytest.raises(AttentionInputError, match="layers apply to self-attention models"):
         from_model(make_model("bart", tokenizer), tokenizer, "the cat", layers=[0])
     with pytest.raises(AttentionInputError, match="too long for the neuron view"):
