@@ -115,3 +115,13 @@ def test_tiled_widget_exports_thumbnails_and_a_preview(tmp_path):
     assert png.startswith(b"\x89PNG") and len(png) > 100
     html = w.to_html()
     assert '"tiled":true' in html and "$b64z" in html
+
+
+def test_causal_windows_right_of_the_rows_are_zero_and_shaped():
+    rng = np.random.default_rng(3)
+    q, k = rng.normal(size=(1, 2, 300, 4)).astype(np.float32), rng.normal(size=(1, 2, 300, 4)).astype(np.float32)
+    lazy = LazyAttention(q, k, [0.5], causal=True)
+    dense = np.asarray(lazy)
+    for window in ((0, 50, 100, 300, 3), (0, 300, 0, 300, 7), (140, 290, 130, 260, 4)):
+        q0, q1, k0, k1, step = window
+        np.testing.assert_allclose(tile(lazy, 0, [1, 0], q0, q1, k0, k1, step), pool_max(dense[0, [1, 0], q0:q1, k0:k1], step), atol=1e-6)
