@@ -229,6 +229,9 @@ def free_port() -> int:
 def open_lab(model_dir: pathlib.Path, out: pathlib.Path, port: int | None) -> int:
     """Run JupyterLab on 127.0.0.1 with a token on ``examples/`` (or ``out``), opening the notebook."""
     root = REPO_EXAMPLES if (REPO_EXAMPLES / NOTEBOOK).exists() else out
+    packaged = pathlib.Path(__file__).parent / "examples" / NOTEBOOK  # in the wheel
+    if root == out and packaged.exists() and not (out / NOTEBOOK).exists():
+        shutil.copyfile(packaged, out / NOTEBOOK)
     port = port or free_port()
     token = secrets.token_hex(16)
     page = f"lab/tree/{NOTEBOOK}" if (root / NOTEBOOK).exists() else "lab"
