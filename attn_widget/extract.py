@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from .inputs import SDPA_HINT, AttentionInputError, to_attention_array
+from .inputs import SDPA_HINT, AttentionInputError, check_indices, to_attention_array
 from .qk import attention_modules, capture_qk
 
 
@@ -190,8 +190,8 @@ def extract_attention(
         )
     if not getattr(out, "attentions", None):
         raise AttentionInputError(f"{type(model).__name__} returned no attentions. {SDPA_HINT}")
-    layer_numbers = _check_selection(layers, len(out.attentions), "layers", "layer")
-    head_numbers = _check_selection(heads, out.attentions[0].shape[1], "heads", "head")
+    layer_numbers = _selection(layers, len(out.attentions), "layers", "layer")
+    head_numbers = _selection(heads, out.attentions[0].shape[1], "heads", "head")
     attention = to_attention_array([out.attentions[i] for i in layer_numbers], name="attentions")[:, head_numbers]
     result = AttentionResult(
         tokens=convert(inputs["input_ids"]),
@@ -207,14 +207,11 @@ def extract_attention(
     return result
 
 
-def _check_selection(values: Sequence[int] | None, count: int, name: str, what: str) -> list[int]:
-    if values is None:
-        return list(range(count))
-    values = [int(v) for v in values]
-    bad = [v for v in values if not 0 <= v < count]
-    if bad or not values:
-        raise AttentionInputError(f"{name}={values!r}: the model has {count} {what}s (0..{count - 1})")
-    return values
+def _selection(values: Sequence[int] | None, count: int, name: str, what: str) -> list[int]:
+    """Selected layers/heads (all when ``None``); an empty selection is an error."""
+    if values is not None and not len(values):
+        raise AttentionInputError(f"{name} is empty: select at least one {what}")
+    return check_indices(values, count, name, what)
 
 
 def _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory) -> AttentionResult:
@@ -231,8 +228,8 @@ def _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory) -> A
         finally:
             model.train(was_training)
     queries, keys = capture.arrays()
-    layer_numbers = _check_selection(layers, queries.shape[0], "layers", "layer")
-    head_numbers = _check_selection(heads, queries.shape[1], "heads", "head")
+    layer_numbers = _selection(layers, queries.shape[0], "layers", "layer")
+    head_numbers = _selection(heads, queries.shape[1], "heads", "head")
     causal = all(getattr(m, "is_causal", False) for m in attention_modules(model)[1])
     if not causal and (inputs["attention_mask"] == 0).any():
         raise AttentionInputError("lazy extraction handles one unpadded input; padding masks are not applied")

@@ -138,6 +138,17 @@ def check_tokens(tokens: Sequence[str] | None, length: int, what: str, name: str
     return tokens
 
 
+def check_indices(values: Sequence[int] | None, count: int, name: str, what: str) -> list[int]:
+    """``values`` as ints in ``0..count-1`` (``None``: all of them), or a specific error naming ``name``."""
+    if values is None:
+        return list(range(count))
+    values = [int(v) for v in values]
+    bad = [v for v in values if not 0 <= v < count]
+    if bad:
+        raise AttentionInputError(f"{name} has {what} {bad[0]}, but the model has {count} {what}s (0..{count - 1})")
+    return values
+
+
 def prettify_tokens(tokens: Sequence[str]) -> list[str]:
     """BertViz's token clean-up: byte-level 'Ġ' and sentencepiece '▁' become spaces, '</w>' goes."""
     return [t.replace("Ġ", " ").replace("▁", " ").replace("</w>", "") for t in tokens]

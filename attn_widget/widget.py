@@ -12,7 +12,7 @@ import traitlets as t
 
 from .analysis import SPECIAL_TOKENS, attention_flow, attention_rollout, head_statistics
 from .extract import AttentionResult
-from .inputs import AttentionInputError, check_tokens, prettify_tokens as _prettify, to_attention_array
+from .inputs import AttentionInputError, check_indices, check_tokens, prettify_tokens as _prettify, to_attention_array
 from .lazy import LazyAttention, thumbnails, tile
 from .qk import neuron_payload
 from .quantize import quantize_attention
@@ -306,7 +306,7 @@ class AttentionWidget(anywidget.AnyWidget):
     @t.validate("heads", "include_heads")
     def _valid_heads(self, proposal: dict) -> list[int]:
         if self.attention_data:
-            _check_indices(proposal["value"], self.num_heads, proposal["trait"].name, "head")
+            check_indices(proposal["value"], self.num_heads, proposal["trait"].name, "head")
         return sorted(set(proposal["value"]))
 
     def _repr_mimebundle_(self, **kwargs: Any):
@@ -356,7 +356,7 @@ def _tile_window(sources: dict, request: dict) -> np.ndarray:
     source = sources[request["kind"]]
     layers, n_heads, nq, nk = source.shape
     layer, step = int(request["layer"]), int(request["step"])
-    heads = _check_indices(request["heads"], n_heads, "heads", "head")
+    heads = check_indices(request["heads"], n_heads, "heads", "head")
     q0, q1, k0, k1 = (int(request[k]) for k in ("q0", "q1", "k0", "k1"))
     if not (0 <= layer < layers and 0 <= q0 < q1 <= nq and 0 <= k0 < k1 <= nk and step >= 1 and heads):
         raise AttentionInputError(f"window layer={layer} q={q0}:{q1} k={k0}:{k1} step={step} is outside {tuple(source.shape)}")
@@ -397,14 +397,6 @@ def _aggregations(
             except ValueError as err:
                 notes[name] = str(err)
     return out, notes
-
-
-def _check_indices(values: Sequence[int], count: int, name: str, what: str) -> list[int]:
-    values = [int(v) for v in values]
-    bad = [v for v in values if not 0 <= v < count]
-    if bad:
-        raise AttentionInputError(f"{name} has {what} {bad[0]}, but the model has {count} {what}s (0..{count - 1})")
-    return values
 
 
 def _collect_blocks(

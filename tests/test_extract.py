@@ -111,7 +111,7 @@ def test_layers_and_heads_keep_model_numbers(tokenizer):
     np.testing.assert_array_equal(part.attention, full.attention[[2, 0]][:, [3]])
     w = AttentionWidget.from_result(part)
     assert w.layer_numbers == [2, 0] and w.head_numbers == [3] and w.layer == 2
-    with pytest.raises(AttentionInputError, match="layers=\\[5\\]: the model has 3 layers"):
+    with pytest.raises(AttentionInputError, match="layers has layer 5, but the model has 3 layers"):
         extract_attention(model, tokenizer, "the cat", layers=[5])
 
 
