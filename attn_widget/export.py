@@ -92,8 +92,9 @@ def widget_state(widget: AttentionWidget, limit: int | None = None) -> dict[str,
 
 
 def _script_json(value: Any) -> str:
-    # "</" can end a <script> element; "<\/" is the same string to JSON.
-    return json.dumps(value, separators=(",", ":")).replace("</", "<\\/")
+    # "</script" ends the element and "<!--<script" changes how the parser reads it: "\u003c" is the
+    # same string to JSON and leaves no "<" in the element.
+    return json.dumps(value, separators=(",", ":")).replace("<", "\\u003c")
 
 
 def block_html(state: dict[str, Any], placeholder: str = "attn-widget: loading…") -> str:

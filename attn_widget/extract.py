@@ -109,7 +109,11 @@ def attention_memory(config: Any, tokens: int, layers: int | None = None, heads:
 
 
 def _gib(n: int) -> str:
-    return f"{n / 2**30:.2f} GiB"
+    """Bytes in the largest binary unit that keeps a number ≥ 1 (e.g. ``2.50 GiB``, ``576 B``)."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return f"{n} B"
 
 
 def extract_attention(
@@ -157,10 +161,10 @@ def extract_attention(
         lazy = eager_bytes > max_memory and not is_enc_dec
     if lazy:
         if with_qk:
-            raise AttentionInputError(
-                f"{n_tokens} tokens need {_gib(eager_bytes)} of attention (> max_memory={_gib(max_memory)}): too long for "
-                "the neuron view, which needs every weight of a layer; use a shorter input or raise max_memory"
-            )
+            reason = (f"{n_tokens} tokens need {_gib(eager_bytes)} of attention (> max_memory={_gib(max_memory)})"
+                      if eager_bytes > max_memory else "lazy=True was asked for")
+            raise AttentionInputError(f"{reason}: the neuron view needs the model's own attention weights; "
+                                      "use a shorter input, raise max_memory, or drop lazy=True")
         return _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory)
     if eager_bytes > max_memory:
         raise AttentionInputError(
@@ -233,7 +237,7 @@ def _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory) -> A
     causal = all(getattr(m, "is_causal", False) for m in attention_modules(model)[1])
     if not causal and (inputs["attention_mask"] == 0).any():
         raise AttentionInputError("lazy extraction handles one unpadded input; padding masks are not applied")
-    one_layer = attention_memory(model.config, queries.shape[2], 1)
+    one_layer = attention_memory(model.config, queries.shape[2], 1, len(head_numbers))
     if one_layer > max_memory:
         raise AttentionInputError(f"one layer of attention at {queries.shape[2]} tokens needs {_gib(one_layer)}, "
                                   f"more than max_memory={_gib(max_memory)}; pass heads= or a shorter input")
@@ -267,6 +271,10 @@ def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = No
     if "value" in widget_options.get("aggregations", ()):
         from .analysis import value_weighted_attention
 
-        widget_options["value_weighted"] = value_weighted_attention(model, tokenizer, text, text_pair, normalize=True).per_head
+        value = value_weighted_attention(model, tokenizer, text, text_pair, normalize=True).per_head
+        widget_options["value_weighted"] = value if result.layer_numbers is None else value[result.layer_numbers]
     widget_options.setdefault("special_tokens", tokenizer.all_special_tokens)
+    kv_heads = getattr(model.config, "num_key_value_heads", None)
+    if kv_heads and kv_heads < model.config.num_attention_heads and result.head_numbers is None:
+        widget_options.setdefault("num_kv_heads", kv_heads)  # the model view groups query heads by KV head
     return AttentionWidget.from_result(result, **widget_options)

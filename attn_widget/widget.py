@@ -145,8 +145,12 @@ class AttentionWidget(anywidget.AnyWidget):
             if numbers is not None and len(numbers) != count:
                 raise AttentionInputError(f"{name} has {len(numbers)} entries for {count} {name.split('_')[0]}s")
         layer_numbers = stored
+        if isinstance(aggregations, str):
+            aggregations = (aggregations,)
         extra, notes = _aggregations(blocks.get("self"), aggregations, value_weighted, stored, head_numbers, signed)
         if include_layers is not None:
+            if not len(include_layers):
+                raise AttentionInputError("include_layers is empty: select at least one layer")
             missing = [n for n in include_layers if n not in stored]
             if missing:
                 raise AttentionInputError(f"include_layers has layer {missing[0]}, but the attention holds layers {stored}")
@@ -160,8 +164,8 @@ class AttentionWidget(anywidget.AnyWidget):
             raise AttentionInputError(f"sentence_b_start={sentence_b_start} is outside the {len(tok)} tokens")
         traits.setdefault("layer", layer_numbers[0])
         traits.setdefault("heads", list(range(n_heads)))
-        if "encoder" in blocks:
-            traits.setdefault("attention_filter", "encoder")
+        if "self" not in blocks:  # encoder-decoder: show the first block there is
+            traits.setdefault("attention_filter", next(k for k in ("encoder", "decoder", "cross") if k in blocks))
         full_bytes = sum(int(np.prod(a.shape)) for a in blocks.values()) * (1 if encoding == "uint8" else 2)
         lazy = any(isinstance(a, LazyAttention) for a in blocks.values())
         tiled = transport == "tiles" or (transport == "auto" and (lazy or full_bytes > FULL_TRANSPORT_MAX_BYTES))
@@ -205,7 +209,7 @@ class AttentionWidget(anywidget.AnyWidget):
         reply = {"type": "tile", "request": content.get("request")}
         try:
             window = _tile_window(self._sources, content)
-        except (AttentionInputError, KeyError, TypeError, ValueError) as err:
+        except (AttentionInputError, KeyError, TypeError, ValueError, MemoryError) as err:
             self.send({**reply, "error": f"tile request refused: {err}"})
             return
         encoded = quantize_attention(window[None])
@@ -255,7 +259,11 @@ class AttentionWidget(anywidget.AnyWidget):
             raise AttentionInputError("tokens are required when a and b are arrays")
         if tokens is None:
             tokens = token_lists[0] if len(token_lists) == 1 else [x if x == y else f"{x}|{y}" for x, y in zip(*token_lists)]
-        options.pop("encoding", None)  # the difference is signed: always float16
+        for fixed in ("encoding", "signed"):  # the difference is signed: always float16
+            options.pop(fixed, None)
+        if isinstance(a, AttentionResult):  # keep the model's layer/head numbers
+            options.setdefault("layer_numbers", a.layer_numbers)
+            options.setdefault("head_numbers", a.head_numbers)
         return cls(arrays[0] - arrays[1], tokens, encoding="float16", signed=True, **options)
 
     @property
@@ -358,7 +366,7 @@ def _tile_window(sources: dict, request: dict) -> np.ndarray:
     layer, step = int(request["layer"]), int(request["step"])
     heads = check_indices(request["heads"], n_heads, "heads", "head")
     q0, q1, k0, k1 = (int(request[k]) for k in ("q0", "q1", "k0", "k1"))
-    if not (0 <= layer < layers and 0 <= q0 < q1 <= nq and 0 <= k0 < k1 <= nk and step >= 1 and heads):
+    if not (0 <= layer < layers and 0 <= q0 < q1 <= nq and 0 <= k0 < k1 <= nk and 1 <= step <= max(q1 - q0, k1 - k0) and heads):
         raise AttentionInputError(f"window layer={layer} q={q0}:{q1} k={k0}:{k1} step={step} is outside {tuple(source.shape)}")
     if -(-(q1 - q0) // step) * -(-(k1 - k0) // step) > MAX_TILE_CELLS:
         raise AttentionInputError(f"window of {(q1 - q0) // step} × {(k1 - k0) // step} cells is larger than {MAX_TILE_CELLS}")

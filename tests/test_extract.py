@@ -132,7 +132,7 @@ def test_over_the_memory_limit_goes_lazy_and_matches(tokenizer, family):
 
 def test_refuses_with_the_estimate_instead_of_crashing(tokenizer):
     model = make_model("bert", tokenizer)
-    with pytest.raises(AttentionInputError, match=r"needs 0\.00 GiB .*3 layers × 4 heads × 8² × 4 bytes.*lazy=True"):
+    with pytest.raises(AttentionInputError, match=r"needs 3\.00 KiB \(all 3 layers × 4 heads × 8² × 4 bytes\), more than max_memory=100 B.*lazy=True"):
         extract_attention(model, tokenizer, "the cat sat on the mat", lazy=False, max_memory=100)
 
 
@@ -142,7 +142,7 @@ def test_from_model_passes_selection_and_memory_limit(tokenizer):
     assert w.layer_numbers == [1] and w.heads == [2] and w.head_numbers == []  # heads= selects, as in BertViz
     with pytest.raises(AttentionInputError, match="layers apply to self-attention models"):
         from_model(make_model("bart", tokenizer), tokenizer, "the cat", layers=[0])
-    with pytest.raises(AttentionInputError, match="too long for the neuron view"):
+    with pytest.raises(AttentionInputError, match="> max_memory=100 B\\): the neuron view needs the model's own attention weights"):
         from_model(model, tokenizer, "the cat sat on the mat", view="neuron", max_memory=100)
 
 
@@ -155,3 +155,23 @@ def test_diff_accepts_encoding_and_its_preview_shows_magnitudes(tokenizer):
     w = AttentionWidget.diff(a, b, encoding="uint8")
     assert w.attention_data["self"]["dtype"] == "float16" and "cat|dog" in w.tokens
     assert preview_png(w).startswith(b"\x89PNG")
+
+
+def test_user_review_cases(tokenizer):
+    """Selections, GQA grouping and messages found by trying the API as a user."""
+    llama = make_model("llama", tokenizer)
+    w = from_model(llama, tokenizer, "the cat sat on the mat", layers=[1, 2], aggregations="value")
+    assert w.layer_numbers == [1, 2] and w.aggregation_data["value"]["shape"][0] == 2 and w.num_kv_heads == 2
+    with pytest.raises(AttentionInputError, match="include_layers is empty"):
+        from_model(llama, tokenizer, "the cat", include_layers=[])
+    with pytest.raises(AttentionInputError, match="lazy=True was asked for: the neuron view"):
+        extract_attention(llama, tokenizer, "the cat sat", lazy=True, with_qk=True)
+    gpt2 = make_model("gpt2", tokenizer)
+    one_head = extract_attention(gpt2, tokenizer, "the cat sat on the mat . the cat sat", lazy=True, max_memory=1500, heads=[0])
+    assert one_head.attention.shape[1] == 1  # the per-layer check counts the selected heads only
+    a = extract_attention(gpt2, tokenizer, "the cat sat", layers=[1, 2])
+    assert AttentionWidget.diff(a, a, signed=True).layer_numbers == [1, 2]
+    cross = extract_attention(make_model("bart", tokenizer), tokenizer, "the cat sat", decoder_text="a dog")
+    only_cross = AttentionWidget(cross_attention=cross.cross_attention, encoder_tokens=cross.encoder_tokens,
+                                 decoder_tokens=cross.decoder_tokens)
+    assert only_cross.attention_filter == "cross"

@@ -125,3 +125,12 @@ def test_causal_windows_right_of_the_rows_are_zero_and_shaped():
     for window in ((0, 50, 100, 300, 3), (0, 300, 0, 300, 7), (140, 290, 130, 260, 4)):
         q0, q1, k0, k1, step = window
         np.testing.assert_allclose(tile(lazy, 0, [1, 0], q0, q1, k0, k1, step), pool_max(dense[0, [1, 0], q0:q1, k0:k1], step), atol=1e-6)
+
+
+def test_tile_step_larger_than_the_window_is_refused():
+    from attn_widget import AttentionWidget
+    from attn_widget.widget import _tile_window
+
+    w = AttentionWidget(np.full((1, 1, 100, 100), 0.01, np.float32), [str(i) for i in range(100)], transport="tiles")
+    with pytest.raises(Exception, match="outside"):
+        _tile_window(w._sources, {"kind": "self", "layer": 0, "heads": [0], "q0": 0, "q1": 100, "k0": 0, "k1": 100, "step": 10**9})

@@ -200,3 +200,13 @@ def test_lab_shows_live_widget_and_save_image(lab, page, tmp_path):
         time.sleep(0.1)
     assert "SAVED True <svg" in run_cell(page, 2)
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_tokens_with_markup_do_not_break_the_page(browser, tmp_path):
+    tokens = ["<!--<script>", "</script>", "<b>bold</b>", "&amp;", "ok"]
+    path = AttentionWidget(attention(5, layers=1, heads=2), tokens).save_html(tmp_path / "markup.html")
+    with offline_page(browser) as (page, blocked):
+        open_export(page, path, 1)  # mounts: the inline JSON holds no "<"
+        assert page.evaluate(PAINTED, [".aw-head-canvas", 0]) > 100
+        assert page.locator("b").count() == 0  # tokens are text, never markup
+        assert not blocked
