@@ -286,6 +286,18 @@ class AttentionWidget(anywidget.AnyWidget):
             raise AttentionInputError(f"head {proposal['value']} is outside the model's {self.num_heads} heads (0..{self.num_heads - 1})")
         return proposal["value"]
 
+    @t.validate("attention_filter")
+    def _valid_filter(self, proposal: dict) -> str:
+        value = proposal["value"]
+        if "self" in self.attention_data:
+            pair = self.sentence_b_start is not None and 0 < self.sentence_b_start < len(self.tokens)
+            allowed = FILTERS[:5] if pair else ("all",)
+        else:
+            allowed = tuple(k for k in ("encoder", "decoder", "cross") if k in self.attention_data)
+        if self.attention_data and value not in allowed:
+            raise t.TraitError(f"attention_filter {value!r} does not apply here; choose one of {list(allowed)}")
+        return value
+
     @t.validate("view")
     def _valid_view(self, proposal: dict) -> str:
         if proposal["value"] == "neuron" and not self.neuron_data:

@@ -111,3 +111,12 @@ def test_bertviz_signatures_match():
     model = inspect.signature(attn_widget.model_view).parameters
     assert model["display_mode"].default == "dark" and model["html_action"].default == "view"
     assert head["prettify_tokens"].default is True
+
+
+def test_attention_filter_must_apply_to_the_data():
+    w = AttentionWidget(softmax_attention(n=5), TOKENS)
+    with pytest.raises(traitlets.TraitError, match="'ab' does not apply here; choose one of \\['all'\\]"):
+        w.attention_filter = "ab"
+    pair = AttentionWidget(softmax_attention(n=5), TOKENS, sentence_b_start=4)
+    pair.attention_filter = "ba"
+    assert pair.attention_filter == "ba"
