@@ -283,7 +283,8 @@ class AttentionWidget(anywidget.AnyWidget):
     @t.validate("head")
     def _valid_head(self, proposal: dict) -> int:
         if self.attention_data and not 0 <= proposal["value"] < self.num_heads:
-            raise AttentionInputError(f"head {proposal['value']} is outside the model's {self.num_heads} heads (0..{self.num_heads - 1})")
+            where = f"the extracted heads {self.head_numbers}" if self.head_numbers else "the model's heads"
+            raise AttentionInputError(f"head {proposal['value']} is outside {where}: positions 0..{self.num_heads - 1}")
         return proposal["value"]
 
     @t.validate("attention_filter")
@@ -326,8 +327,21 @@ class AttentionWidget(anywidget.AnyWidget):
     @t.validate("heads", "include_heads")
     def _valid_heads(self, proposal: dict) -> list[int]:
         if self.attention_data:
-            check_indices(proposal["value"], self.num_heads, proposal["trait"].name, "head")
+            self._check_head_positions(proposal["value"], proposal["trait"].name)
         return sorted(set(proposal["value"]))
+
+    def _check_head_positions(self, values: Sequence[int], name: str) -> None:
+        """Head selections are positions 0..num_heads-1 in the stored heads; say so when only some model
+        heads were extracted (``head_numbers``)."""
+        try:
+            check_indices(values, self.num_heads, name, "head")
+        except AttentionInputError as err:
+            if not self.head_numbers:
+                raise
+            raise AttentionInputError(
+                f"{name} selects positions 0..{self.num_heads - 1} among the extracted heads {self.head_numbers} "
+                f"(model head {self.head_numbers[0]} is position 0), got {list(values)}"
+            ) from err
 
     def _repr_mimebundle_(self, **kwargs: Any):
         """anywidget's bundle (the live view, which JupyterLab prefers) plus, for front ends without the

@@ -175,3 +175,11 @@ def test_user_review_cases(tokenizer):
     only_cross = AttentionWidget(cross_attention=cross.cross_attention, encoder_tokens=cross.encoder_tokens,
                                  decoder_tokens=cross.decoder_tokens)
     assert only_cross.attention_filter == "cross"
+
+
+def test_head_selection_errors_name_the_extracted_heads(tokenizer):
+    result = extract_attention(make_model("gpt2", tokenizer), tokenizer, "the cat sat on the mat", heads=[3, 1])
+    w = AttentionWidget.from_result(result)
+    w.heads = [1]  # positions in the stored heads: model head 1
+    with pytest.raises(AttentionInputError, match=r"heads selects positions 0..1 among the extracted heads \[3, 1\]"):
+        w.heads = [3]

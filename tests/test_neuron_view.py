@@ -59,7 +59,7 @@ def test_head_trait_and_neuron_view_validation(tokenizer):
     model = make_model("bert", tokenizer)
     w = from_model(model, tokenizer, TEXT, view="neuron", head=3)
     assert w.head == 3
-    with pytest.raises(AttentionInputError, match=r"head 4 is outside the model's 4 heads \(0..3\)"):
+    with pytest.raises(AttentionInputError, match="head 4 is outside the model's heads: positions 0..3"):
         w.head = 4
     plain = from_model(model, tokenizer, TEXT)
     assert plain.neuron_data == {} and plain.head == 0
