@@ -1,4 +1,4 @@
-/** Toolbar (view, layer, filter, drawing mode) and the head colour squares. */
+/** Toolbar building blocks: selects, labels and the head colour squares (assembled in toolbar.ts). */
 
 import { css, headColor } from './palette';
 

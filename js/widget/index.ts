@@ -14,7 +14,7 @@ import { ModelView } from './modelView';
 import { decodeStats, normalizeStat, STAT_LABELS, SummaryView } from './summary';
 import { decodeNeuron } from './neuron';
 import { NeuronView } from './neuronView';
-import { HeadSquares, labelled, select, setOptions } from './controls';
+import { AGGREGATION_LABELS, Toolbar, type Commit } from './toolbar';
 import { ImageExport } from './imageExport';
 import { applyTheme, watchTheme } from './theme';
 import type { WidgetModel } from './model';
@@ -26,9 +26,6 @@ export const AUTO_HEATMAP_TOKENS = 96;
 
 /** Lines mode keeps each query's links up to this share of its weight above this many tokens (exBERT's 0.7). */
 export const AUTO_PRUNE_TOKENS = 64;
-
-/** Labels of the aggregation select (attn_widget.widget.AGGREGATIONS). */
-export const AGGREGATION_LABELS: Record<string, string> = { raw: 'Raw', rollout: 'Rollout', flow: 'Flow', value: 'Value-weighted' };
 
 export function resolveMode(mode: 'auto' | DrawMode, tokens: number, heatmapOnly = false): DrawMode {
   if (heatmapOnly) return 'heatmap'; // tiled (only windows of the weights are here) or signed differences
@@ -42,63 +39,20 @@ export function resolveCoverage(setting: string, tokens: number): number {
 export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => void {
   const root = document.createElement('div');
   root.className = 'attn-widget';
-  const toolbar = document.createElement('div');
-  toolbar.className = 'aw-toolbar';
   const body = document.createElement('div');
   body.className = 'aw-body';
   const tooltip = document.createElement('div');
   tooltip.className = 'aw-tooltip';
   tooltip.hidden = true;
-  root.append(toolbar, body, tooltip);
+  root.append(body, tooltip);
   el.append(root);
 
-  const commit = (changes: Partial<Record<'view' | 'layer' | 'head' | 'heads' | 'attention_filter' | 'mode' | 'aggregation' | 'hide_special', unknown>>) => {
+  const commit: Commit = changes => {
     for (const [k, v] of Object.entries(changes)) model.set(k as 'view', v as 'head');
     model.save_changes();
   };
-  const viewSelect = select('View', 'aw-view', v => commit({ view: v }));
-  const layerSelect = select('Layer', 'aw-layer aw-always', v => commit({ layer: Number(v) }));
-  const headSelect = select('Head', 'aw-nhead aw-always', v => commit({ head: Number(v) }));
-  const filterSelect = select('Attention', 'aw-filter', v => commit({ attention_filter: v }));
-  const modeSelect = select('Drawing', 'aw-mode aw-always', v => commit({ mode: v }));
-  const aggregationSelect = select('Aggregation', 'aw-aggregation', v => commit({ aggregation: v }));
-  const hideBox = document.createElement('input');
-  hideBox.type = 'checkbox';
-  hideBox.className = 'aw-hide-special';
-  hideBox.addEventListener('change', () => commit({ hide_special: hideBox.checked }));
-  const hideLabel = labelled('Hide special tokens', hideBox);
-  let tintStat = '';
-  const tintSelect = select('Colour thumbnails by', 'aw-tint', v => {
-    tintStat = v;
-    draw();
-  });
-  const squares = new HeadSquares(heads => commit({ heads }));
-  let coverage = 'auto';
-  const coverageSelect = select('Links', 'aw-links aw-always', v => {
-    coverage = v;
-    draw();
-  });
-  const search = document.createElement('input');
-  search.type = 'search';
-  search.className = 'aw-search';
-  search.placeholder = 'find token…';
-  search.title = 'Find a token (Enter: next match)';
-  search.addEventListener('keydown', e => {
-    if (e.key === 'Enter') heatmap.search(search.value);
-  });
-  toolbar.append(
-    labelled('View', viewSelect),
-    labelled('Layer', layerSelect),
-    labelled('Head', headSelect),
-    labelled('Attention', filterSelect),
-    labelled('Aggregation', aggregationSelect),
-    labelled('Drawing', modeSelect),
-    labelled('Colour by', tintSelect),
-    hideLabel,
-    labelled('Links', coverageSelect),
-    search,
-    squares.el
-  );
+  const toolbar = new Toolbar(commit, () => draw(), text => heatmap.search(text));
+  root.prepend(toolbar.el);
 
   const headView = new HeadView(tooltip);
   const tiles = new TileClient(model);
@@ -109,7 +63,7 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   const fetchFor = (block: AttentionBlock): HeatmapState['fetch'] =>
     block.tiled ? (r: TileRequest) => tiles.get(r).catch(() => thumbTile(block, r)) : (r: TileRequest) => denseTile(block, r);
   const images = new ImageExport(model, root, body, headView);
-  toolbar.append(images.el);
+  toolbar.el.append(images.el);
   const neuronView = new NeuronView(tooltip);
   const modelView = new ModelView(tooltip, (layerIndex, head) => {
     detail = { layer: layerIndex, head };
@@ -187,40 +141,34 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
     const views = [{ value: 'head', label: 'Head' }, { value: 'model', label: 'Model' }];
     if (neuron) views.push({ value: 'neuron', label: 'Neuron' });
     if (Object.keys(stats).length) views.push({ value: 'summary', label: 'Heads summary' });
-    setOptions(viewSelect, views, view);
-    const notes = model.get('aggregation_notes');
-    setOptions(
-      aggregationSelect,
-      ['raw', ...Object.keys(model.get('aggregation_data')), ...Object.keys(notes)].map(a => ({
-        value: a,
-        label: notes[a] ? `${AGGREGATION_LABELS[a]} (unavailable)` : AGGREGATION_LABELS[a],
-        disabled: !!notes[a],
-        title: notes[a]
-      })),
-      aggregation
-    );
-    aggregationSelect.parentElement!.hidden ||= view !== 'head' && view !== 'model';
     const refusal = hideRefusal();
-    hideBox.checked = model.get('hide_special') && !refusal;
-    hideBox.disabled = !!refusal;
-    hideLabel.title = refusal ? `Unavailable: ${refusal}` : 'Drop special tokens and renormalise each row over the rest (exBERT)';
-    hideLabel.hidden = view === 'summary' || (!model.get('special_positions').length && !model.get('decoder_special_positions').length);
-    setOptions(tintSelect, [{ value: '', label: 'head' }, ...Object.keys(stats).map(k => ({ value: k, label: STAT_LABELS[k] ?? k }))], tintStat);
-    tintSelect.parentElement!.hidden ||= view !== 'model' || single;
-    setOptions(layerSelect, layerNumbers.map(l => ({ value: String(l), label: String(l) })), String(layerNumbers[layerIndex]));
-    setOptions(filterSelect, filterOptions(blocks, tokens), slice.kind === 'self' ? filter : slice.kind);
-    const modes = tiled || signed ? [{ value: model.get('mode'), label: tiled ? 'Heatmap (tiles)' : 'Heatmap (a − b)' }] : [{ value: 'auto', label: `Auto (${mode})` }, { value: 'lines', label: 'Lines' }, { value: 'heatmap', label: 'Heatmap' }];
-    setOptions(modeSelect, modes, model.get('mode'));
-    const auto = resolveCoverage('auto', n);
-    setOptions(coverageSelect, [{ value: 'auto', label: auto < 1 ? `Auto (${auto * 100}%)` : 'Auto (all)' }, { value: '1', label: 'All' }, { value: '0.9', label: '90%' }, { value: '0.7', label: '70%' }, { value: '0.5', label: '50%' }], coverage);
-    setOptions(headSelect, Array.from({ length: slice.block.heads }, (_, h) => ({ value: String(h), label: String(h) })), String(model.get('head')));
-    layerSelect.parentElement!.hidden = view === 'model' || view === 'summary' || slice.block.layers === 1;
-    headSelect.parentElement!.hidden = view !== 'neuron' || !neuron;
-    modeSelect.parentElement!.hidden = view !== 'head';
-    coverageSelect.parentElement!.hidden = view !== 'head' || mode !== 'lines';
-    search.hidden = view !== 'head' || mode !== 'heatmap';
-    squares.el.hidden = view !== 'head' || single;
-    squares.set(slice.block.heads, heads);
+    toolbar.sync({
+      view,
+      views,
+      aggregation,
+      aggregations: Object.keys(model.get('aggregation_data')),
+      notes: model.get('aggregation_notes'),
+      hideRefusal: refusal,
+      hidden: model.get('hide_special') && !refusal,
+      hasSpecial: model.get('special_positions').length + model.get('decoder_special_positions').length > 0,
+      stats: Object.fromEntries(Object.keys(stats).map(k => [k, STAT_LABELS[k] ?? k])),
+      layerNumbers,
+      layerIndex,
+      filters: filterOptions(blocks, tokens),
+      filter: slice.kind === 'self' ? filter : slice.kind,
+      modes: tiled || signed
+        ? [{ value: model.get('mode'), label: tiled ? 'Heatmap (tiles)' : 'Heatmap (a − b)' }]
+        : [{ value: 'auto', label: `Auto (${mode})` }, { value: 'lines', label: 'Lines' }, { value: 'heatmap', label: 'Heatmap' }],
+      mode: model.get('mode'),
+      drawing: mode,
+      autoCoverage: resolveCoverage('auto', n),
+      heads: slice.block.heads,
+      selectedHeads: heads,
+      head: model.get('head'),
+      single,
+      hasNeuron: !!neuron,
+      singleLayer: slice.block.layers === 1
+    });
 
     if (view === 'model') {
       const width = root.clientWidth || 960;
@@ -229,7 +177,8 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
       const shown = single ? [0] : include.length ? include : Array.from({ length: slice.block.heads }, (_, h) => h);
       const rows = slice.block.layers === 1 ? [`Layers ${layerNumbers[0]}–${layerNumbers[layerNumbers.length - 1]}`] : layerNumbers.map(l => `Layer ${l}`);
       const columns = single ? [AGGREGATION_LABELS[aggregation]] : shown.map(h => `H${h}`);
-      const tint = tintStat && !single && stats[tintStat] ? { name: STAT_LABELS[tintStat] ?? tintStat, values: stats[tintStat], norm: normalizeStat(stats[tintStat]) } : null;
+      const stat = toolbar.tintStat;
+      const tint = stat && !single && stats[stat] ? { name: STAT_LABELS[stat] ?? stat, values: stats[stat], norm: normalizeStat(stats[stat]) } : null;
       modelView.update({ slice: thumbSlice(slice), rows, heads: shown, columns, width, colors, selected: detail, groupSize, signed, tint });
       body.replaceChildren(modelView.el);
       if (detail) {
@@ -252,7 +201,7 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
       body.replaceChildren(summaryView.el);
     } else {
       if (mode === 'lines') {
-        headView.update({ slice, layer: layerIndex, heads, coverage: resolveCoverage(coverage, n), colors });
+        headView.update({ slice, layer: layerIndex, heads, coverage: resolveCoverage(toolbar.coverage, n), colors });
         body.replaceChildren(headView.el);
       } else {
         heatmap.update({ slice, layer: layerIndex, heads, colors, signed, fetch: fetchFor(slice.block) });
