@@ -12,7 +12,6 @@ nothing usable beyond.
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import threading
 import time
@@ -20,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-from ipywidgets.widgets.widget import _remove_buffers
+
+from bench_widget import paint_times, wire_bytes
 
 from attn_widget import AttentionWidget
 from attn_widget.lazy import LazyAttention
 from attn_widget.widget import _tile_window
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 
 
 class PeakRSS:
@@ -61,48 +59,6 @@ def synthetic(layers: int, heads: int, length: int, head_dim: int = 16) -> LazyA
     return LazyAttention(q, k, np.full(layers, 0.5, np.float32), causal=True)
 
 
-def first_message(widget: AttentionWidget) -> int:
-    state, _, buffers = _remove_buffers(widget.get_state())
-    return len(json.dumps(state)) + sum(len(b) for b in buffers)
-
-
-def browser_paint(widgets: dict[str, AttentionWidget], folder: Path) -> dict[str, dict[str, float]]:
-    from playwright.sync_api import sync_playwright
-
-    out = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        for name, widget in widgets.items():
-            path = widget.save_html(folder / f"{name}.html")
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
-            t0 = time.perf_counter()
-            page.goto(path.as_uri())
-            page.wait_for_selector("body[data-attn-widget-ready=true]", timeout=300_000)
-            result = {"load+paint s": time.perf_counter() - t0, "paint ms": float(page.get_attribute(".attn-widget", "data-paint-ms"))}
-            if widget.view == "head":
-                page.wait_for_function("() => Number(document.querySelector('.attn-widget').dataset.tiles) >= 1")
-                result["hover ms"] = page.evaluate(HOVER)
-            out[name] = result
-            page.close()
-        browser.close()
-    return out
-
-
-HOVER = """() => {
-  const overlay = document.querySelector('.aw-heatmap .aw-head-overlay');
-  const rect = overlay.getBoundingClientRect();
-  const times = [];
-  for (let i = 0; i < 20; i++) {
-    const t0 = performance.now();
-    overlay.dispatchEvent(new MouseEvent('mousemove', { clientX: rect.left + 120 + i * 25, clientY: rect.top + 100 + i * 25, bubbles: true }));
-    overlay.getContext('2d').getImageData(0, 0, 1, 1);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  return times[10];
-}"""
-
-
 def lazy_llama(length: int) -> None:
     import torch
     import transformers as tf
@@ -129,7 +85,7 @@ def lazy_llama(length: int) -> None:
         widget = AttentionWidget.from_result(result, view="model", num_kv_heads=8)
         seconds = time.perf_counter() - t0
     print(f"Llama-family 32 layers × 32 heads (8 KV heads) × {length} tokens: lazy={type(result.attention).__name__}, "
-          f"extraction + widget {seconds:.2f} s, first message {first_message(widget) / 1e6:.1f} MB, "
+          f"extraction + widget {seconds:.2f} s, first message {wire_bytes(widget) / 1e6:.1f} MB, "
           f"kernel peak +{mem.mb:.0f} MB (eager would hold {32 * 32 * length * length * 4 / 2**30:.1f} GiB)", flush=True)
 
 
@@ -148,14 +104,14 @@ def main() -> None:
         t0 = time.perf_counter()
         _tile_window(widget._sources, {"kind": "self", "layer": 17, "heads": [5], "q0": 0, "q1": n, "k0": 0, "k1": n, "step": max(1, -(-n // 640))})
         open_ms = (time.perf_counter() - t0) * 1000
-        paint = browser_paint({"model": widget}, folder)["model"]["paint ms"]
-        print(f"{n:>5} {first_message(widget) / 1e6:13.2f} {secs:9.2f} {mem.mb:8.0f} {open_ms:13.0f} {paint:15.0f}", flush=True)
+        paint = paint_times({"model": widget}, folder)["model"]["paint ms"]
+        print(f"{n:>5} {wire_bytes(widget) / 1e6:13.2f} {secs:9.2f} {mem.mb:8.0f} {open_ms:13.0f} {paint:15.0f}", flush=True)
     lazy_llama(1024)
     long = synthetic(12, 12, 4096, head_dim=32)
     head = AttentionWidget(long, [f"t{i}" for i in range(4096)], heads=[0, 1, 2])
-    timings = browser_paint({"head": head}, folder)["head"]
+    timings = paint_times({"head": head}, folder)["head"]
     print(f"12 × 12 × 4096 head view (exported page, thumbnails): paint {timings['paint ms']:.0f} ms, hover {timings['hover ms']:.1f} ms, "
-          f"first message {first_message(head) / 1e6:.1f} MB", flush=True)
+          f"first message {wire_bytes(head) / 1e6:.1f} MB", flush=True)
 
 
 if __name__ == "__main__":
