@@ -175,8 +175,8 @@ def load(model_dir: pathlib.Path) -> tuple[Any, Any]:
 
 def pattern_scores(model: Any, tokenizer: Any) -> dict[str, np.ndarray]:
     """Per-head ``(layers, heads)`` previous-token score on ``EXAMPLE`` and induction score on repeats."""
-    from .analysis import induction_scores, previous_token_score
-    from .extract import extract_attention
+    from .analysis import previous_token_score
+    from .models import extract_attention, induction_scores
 
     return {
         "previous-token": previous_token_score(extract_attention(model, tokenizer, EXAMPLE).attention),
@@ -202,7 +202,7 @@ def write_html(model: Any, tokenizer: Any, out: pathlib.Path) -> list[pathlib.Pa
     """Standalone head view and model view of ``EXAMPLE`` in ``out``."""
     from tqdm.auto import tqdm
 
-    from .extract import extract_attention
+    from .models import extract_attention
     from .widget import AttentionWidget
 
     result = extract_attention(model, tokenizer, EXAMPLE)

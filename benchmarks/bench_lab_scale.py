@@ -22,7 +22,7 @@ from notebook import open_notebook, run_cell, write_notebook  # noqa: E402
 DATA = """
 import numpy as np
 from attn_widget import AttentionWidget
-from attn_widget.lazy import LazyAttention
+from attn_widget.arrays import LazyAttention
 rng = np.random.default_rng(0)
 q, k = rng.normal(size=(2, 32, 32, {n}, 16)).astype(np.float32)
 lazy = LazyAttention(q, k, np.full(32, 0.5, np.float32), causal=True)

@@ -23,8 +23,7 @@ import psutil
 from bench_widget import paint_times, wire_bytes
 
 from attn_widget import AttentionWidget
-from attn_widget.lazy import LazyAttention
-from attn_widget.widget import _tile_window
+from attn_widget.arrays import LazyAttention
 
 
 class PeakRSS:
@@ -102,7 +101,7 @@ def main() -> None:
             widget = AttentionWidget(lazy, [f"t{i}" for i in range(n)], view="model")
             secs = time.perf_counter() - t0
         t0 = time.perf_counter()
-        _tile_window(widget._sources, {"kind": "self", "layer": 17, "heads": [5], "q0": 0, "q1": n, "k0": 0, "k1": n, "step": max(1, -(-n // 640))})
+        widget._tile_server.window({"kind": "self", "layer": 17, "heads": [5], "q0": 0, "q1": n, "k0": 0, "k1": n, "step": max(1, -(-n // 640))})
         open_ms = (time.perf_counter() - t0) * 1000
         paint = paint_times({"model": widget}, folder)["model"]["paint ms"]
         print(f"{n:>5} {wire_bytes(widget) / 1e6:13.2f} {secs:9.2f} {mem.mb:8.0f} {open_ms:13.0f} {paint:15.0f}", flush=True)

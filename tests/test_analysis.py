@@ -11,9 +11,8 @@ import torch
 from tiny_models import make_model
 
 from attn_widget import analysis as an
-from attn_widget.extract import extract_attention
-from attn_widget.inputs import AttentionInputError
-from attn_widget.qk import UnsupportedModelError
+from attn_widget.errors import AttentionInputError, UnsupportedModelError
+from attn_widget.models import extract_attention, induction_scores, value_weighted_attention
 
 # One head over tokens [CLS] . [SEP]; every statistic below is worked out by hand from these rows.
 HAND = np.array([[[[0.5, 0.5, 0.0], [0.25, 0.5, 0.25], [0.0, 0.0, 1.0]]]], dtype=np.float32)
@@ -125,16 +124,16 @@ def test_detection_score_rejects_wrong_pattern_shape():
 def test_induction_scores_on_real_model(tokenizer):
     model = make_model("gpt2", tokenizer)
     before = model.config._attn_implementation
-    scores = an.induction_scores(model, tokenizer, seq_len=10, batch=2)
+    scores = induction_scores(model, tokenizer, seq_len=10, batch=2)
     assert scores.shape == (3, 4)
     assert np.all((scores >= 0) & (scores <= 1)) and scores.max() > 0
     assert model.config._attn_implementation == before
-    np.testing.assert_array_equal(scores, an.induction_scores(model, tokenizer, seq_len=10, batch=2))
-    assert not np.array_equal(scores, an.induction_scores(model, tokenizer, seq_len=10, batch=2, seed=1))
-    by_size = an.induction_scores(model, len(tokenizer), seq_len=10, batch=2, bos_token_id=tokenizer.cls_token_id)
+    np.testing.assert_array_equal(scores, induction_scores(model, tokenizer, seq_len=10, batch=2))
+    assert not np.array_equal(scores, induction_scores(model, tokenizer, seq_len=10, batch=2, seed=1))
+    by_size = induction_scores(model, len(tokenizer), seq_len=10, batch=2, bos_token_id=tokenizer.cls_token_id)
     assert by_size.shape == (3, 4)
     with pytest.raises(ValueError, match="at most 128"):
-        an.induction_scores(model, tokenizer, seq_len=100)
+        induction_scores(model, tokenizer, seq_len=100)
 
 
 def test_statistics_refuse_cross_attention():
@@ -280,7 +279,7 @@ def direct_value_weighted(family, model, inputs):
 def test_value_weighted_matches_direct_computation(tokenizer, family):
     model = make_model(family, tokenizer)
     text = "the cat sat on the mat . my friend likes tea"
-    result = an.value_weighted_attention(model, tokenizer, text)
+    result = value_weighted_attention(model, tokenizer, text)
     reference = extract_attention(model, tokenizer, text)
     assert result.tokens == reference.tokens
     np.testing.assert_allclose(result.attention, reference.attention)
@@ -301,12 +300,12 @@ def test_value_weighted_grouped_kv_heads_share_values(tokenizer):
             w = layer.self_attn.o_proj.weight
             w[:, d:2 * d] = w[:, :d]  # heads 0, 1, 2 get the same W_O slice
             w[:, 2 * d:3 * d] = w[:, :d]
-    raw = an.value_weighted_attention(model, tokenizer, "a bird sang in the tree")
+    raw = value_weighted_attention(model, tokenizer, "a bird sang in the tree")
     lower = np.tril(np.ones(raw.attention.shape[-2:], bool))
     f_norm = raw.per_head[..., lower] / raw.attention[..., lower]  # ‖f_h(x_j)‖ per (layer, head, pair)
     np.testing.assert_allclose(f_norm[:, 0], f_norm[:, 1], rtol=1e-4)  # same V, same W_O
     assert not np.allclose(f_norm[:, 0], f_norm[:, 2], rtol=1e-2)  # same W_O, other KV head
-    normalized = an.value_weighted_attention(model, tokenizer, "a bird sang in the tree", normalize=True)
+    normalized = value_weighted_attention(model, tokenizer, "a bird sang in the tree", normalize=True)
     np.testing.assert_allclose(normalized.per_head.sum(-1), 1, rtol=1e-5)
     np.testing.assert_allclose(normalized.per_layer.sum(-1), 1, rtol=1e-5)
 
@@ -314,7 +313,7 @@ def test_value_weighted_grouped_kv_heads_share_values(tokenizer):
 @pytest.mark.parametrize("family", ["roberta", "distilbert", "qwen2"])
 def test_value_weighted_other_adapters_run(tokenizer, family):
     model = make_model(family, tokenizer)
-    result = an.value_weighted_attention(model, tokenizer, "she ran to the park")
+    result = value_weighted_attention(model, tokenizer, "she ran to the park")
     n = len(result.tokens)
     assert result.per_head.shape == (3, 4, n, n) and (result.per_layer > 0).any()
     # the per-layer norm of a sum never exceeds the sum of per-head norms (triangle inequality)
@@ -324,7 +323,7 @@ def test_value_weighted_other_adapters_run(tokenizer, family):
 def test_value_weighted_unsupported_architecture_names_supported(tokenizer):
     model = make_model("bart", tokenizer)
     with pytest.raises(UnsupportedModelError, match=r"model_type 'bart'; supported: bert, distilbert, gpt2, llama"):
-        an.value_weighted_attention(model, tokenizer, "the cat")
+        value_weighted_attention(model, tokenizer, "the cat")
 
 
 def hooks(model):
@@ -333,7 +332,7 @@ def hooks(model):
 
 def test_value_weighted_removes_hooks_on_exception(tokenizer):
     model = make_model("gpt2", tokenizer)
-    assert an.value_weighted_attention(model, tokenizer, "the cat sat").per_layer.shape[0] == 3
+    assert value_weighted_attention(model, tokenizer, "the cat sat").per_layer.shape[0] == 3
     installed = hooks(model)  # transformers 5 keeps its own output-capturing hooks after the first run
     assert not any(name.endswith("c_attn") for name in installed)
     before = model.config._attn_implementation
@@ -343,7 +342,7 @@ def test_value_weighted_removes_hooks_on_exception(tokenizer):
 
     own = model.transformer.h[1].register_forward_hook(fail)  # fires after layers 0 and 1 captured values
     with pytest.raises(RuntimeError, match="boom in layer 1"):
-        an.value_weighted_attention(model, tokenizer, "the cat sat")
+        value_weighted_attention(model, tokenizer, "the cat sat")
     own.remove()
     assert hooks(model) == installed
     assert model.config._attn_implementation == before

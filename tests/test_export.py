@@ -39,7 +39,7 @@ def test_html_fallback_cap_gives_static_preview(monkeypatch):
 
 
 def test_preview_png_is_layers_by_heads_thumbnails():
-    png = preview_png(widget(n=40, layers=2, heads=3))
+    png = preview_png(widget(n=40, layers=2, heads=3).wire_state())
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     width, height, depth, color = struct.unpack(">IIBB", png[16:26])
     assert (width, height, depth, color) == (3 * 34 + 2, 2 * 34 + 2, 8, 3)  # 32 px thumbnails, 2 px gaps, indexed

@@ -117,7 +117,7 @@ def test_layers_and_heads_keep_model_numbers(tokenizer):
 
 @pytest.mark.parametrize("family", ["gpt2", "llama"])
 def test_over_the_memory_limit_goes_lazy_and_matches(tokenizer, family):
-    from attn_widget.lazy import LazyAttention
+    from attn_widget.arrays import LazyAttention
 
     model = make_model(family, tokenizer, initializer_range=0.3)
     text = "the cat sat on the mat and the dog ran to the park"
@@ -154,7 +154,7 @@ def test_diff_accepts_encoding_and_its_preview_shows_magnitudes(tokenizer):
     b = extract_attention(model, tokenizer, "the dog sat on the mat")
     w = AttentionWidget.diff(a, b, encoding="uint8")
     assert w.attention_data["self"]["dtype"] == "float16" and "cat|dog" in w.tokens
-    assert preview_png(w).startswith(b"\x89PNG")
+    assert preview_png(w.wire_state()).startswith(b"\x89PNG")
 
 
 def test_user_review_cases(tokenizer):

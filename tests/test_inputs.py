@@ -1,11 +1,11 @@
-"""Input normalisation and its errors (attn_widget.inputs), and the uint8/float16 wire encoding."""
+"""Input normalisation and its errors (attn_widget.arrays), and the uint8/float16 wire encoding."""
 
 import numpy as np
 import pytest
 import torch
 
 from attn_widget import AttentionInputError, AttentionWidget, quantize_attention
-from attn_widget.inputs import check_tokens, prettify_tokens, to_attention_array
+from attn_widget.arrays import check_tokens, prettify_tokens, to_attention_array
 
 
 def softmax_attention(layers=2, heads=3, n=5, batch=None, seed=0):

@@ -5,8 +5,10 @@ import pytest
 import torch
 from tiny_models import HEADS, HIDDEN, LAYERS, make_model
 
-from attn_widget.extract import AttentionResult, eager_attention, extract_attention
-from attn_widget.qk import ADAPTERS, UnsupportedModelError, attention_modules, capture_qk, neuron_payload
+from attn_widget.arrays import AttentionResult
+from attn_widget.errors import UnsupportedModelError
+from attn_widget.models import FAMILIES, attention_modules, capture_projections, eager_attention, extract_attention
+from attn_widget.wire import neuron_payload
 
 HEAD_DIM = HIDDEN // HEADS
 CAUSAL = {"gpt2", "llama", "mistral", "qwen2"}
@@ -38,7 +40,7 @@ def visible(family: str, seq: int) -> np.ndarray:
     return causal if family in CAUSAL else np.ones((seq, seq), dtype=bool)
 
 
-@pytest.mark.parametrize("family", list(ADAPTERS))
+@pytest.mark.parametrize("family", list(FAMILIES))
 def test_softmax_of_captured_qk_equals_model_attention(family, tokenizer):
     model = make_model(family, tokenizer)
     pair = "my friend likes tea and cake" if family == "bert" else None
@@ -80,7 +82,7 @@ def test_rotary_keys_differ_from_unrotated_projection(tokenizer):
 def test_padding_mask_with_batched_capture(tokenizer):
     model = make_model("bert", tokenizer)
     batch = tokenizer(["the cat sat on the mat and the dog ran", "a bird sang"], padding=True, return_tensors="pt")
-    with eager_attention(model), torch.no_grad(), capture_qk(model) as qk:
+    with eager_attention(model), torch.no_grad(), capture_projections(model) as qk:
         out = model(**batch, output_attentions=True)
     queries, keys = qk.arrays(batch_index=1)
     key_mask = np.broadcast_to(batch["attention_mask"][1].numpy().astype(bool), (queries.shape[2],) * 2)
@@ -111,7 +113,7 @@ def test_hooks_removed_when_forward_raises(family, tokenizer):
 
 def test_hooks_removed_after_success_inside_capture_context(tokenizer):
     model = make_model("gpt2", tokenizer)
-    with capture_qk(model) as qk, torch.no_grad():
+    with capture_projections(model) as qk, torch.no_grad():
         assert hook_count(model) == LAYERS
         model(**tokenizer(TEXT, return_tensors="pt"))  # default sdpa: capture does not need eager
     assert hook_count(model) == 0
@@ -120,7 +122,7 @@ def test_hooks_removed_after_success_inside_capture_context(tokenizer):
 
 
 def test_capture_without_forward_names_missing_layers(tokenizer):
-    with capture_qk(make_model("distilbert", tokenizer)) as qk:
+    with capture_projections(make_model("distilbert", tokenizer)) as qk:
         pass
     with pytest.raises(RuntimeError, match=r"layer\(s\) \[0, 1, 2\]"):
         qk.arrays()

@@ -19,6 +19,7 @@ def test_attention_travels_as_binary_buffers_not_json_floats():
 
     def wire(n: int):
         w = AttentionWidget(softmax_attention(layers=2, heads=3, n=n), [f"t{i}" for i in range(n)])
+        w.stats_requested = True  # as the browser's summary view or "Colour by" does
         state, paths, buffers = _remove_buffers(w.get_state())
         traits = {k: v for k, v in state.items() if k not in ("_esm", "_css")}  # the renderer source
         return traits, paths, buffers

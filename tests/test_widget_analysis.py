@@ -9,7 +9,7 @@ import traitlets
 import attn_widget
 from attn_widget import AttentionInputError, AttentionWidget
 from attn_widget.analysis import FLOW_MAX_TOKENS, attention_flow, attention_rollout, head_statistics
-from attn_widget.quantize import QuantizedAttention
+from attn_widget.wire import QuantizedAttention
 from test_inputs import softmax_attention
 from tiny_models import make_model
 
@@ -21,6 +21,7 @@ def decode(state: dict) -> np.ndarray:
 
 
 def stats_of(w: AttentionWidget) -> dict[str, np.ndarray]:
+    w.stats_requested = True  # as the browser's summary view or "Colour by" does
     s = w.head_stats
     return dict(zip(s["names"], np.frombuffer(s["values"], "<f4").reshape(-1, *s["shape"])))
 
@@ -69,7 +70,7 @@ def test_from_model_value_weighted_and_tokenizer_special_tokens(tokenizer):
     assert w.special_positions == [i for i, t in enumerate(w.tokens) if t in ("[CLS]", "[SEP]")] == [0, 4, 8]
     value = decode(w.aggregation_data["value"])
     assert value.shape == (3, 4, 9, 9)
-    want = attn_widget.analysis.value_weighted_attention(model, tokenizer, "the cat sat", "a dog ran", normalize=True)
+    want = attn_widget.models.value_weighted_attention(model, tokenizer, "the cat sat", "a dog ran", normalize=True)
     np.testing.assert_allclose(value, want.per_head, atol=2e-3)  # the analysis result, as sent (float16 / uint8)
     assert not np.allclose(value, decode(w.attention_data["self"]), atol=0.05)  # differs from raw attention
 
@@ -100,6 +101,7 @@ def test_head_stats_travel_as_float32_buffers_and_enable_the_summary_view():
     lazy_free = AttentionWidget(encoder_attention=softmax_attention(n=5), decoder_attention=softmax_attention(n=3),
                                 cross_attention=np.full((2, 3, 3, 5), 0.2, np.float32), encoder_tokens=TOKENS,
                                 decoder_tokens=["<s>", "x", "</s>"])
+    lazy_free.stats_requested = True
     assert lazy_free.head_stats == {} and lazy_free.decoder_special_positions == [0, 2]
     with pytest.raises(traitlets.TraitError, match="summary view needs head statistics"):
         lazy_free.view = "summary"
@@ -117,6 +119,7 @@ def test_diff_is_signed_float16_of_a_minus_b(tokenizer):
     np.testing.assert_allclose(d, a.attention - b.attention, atol=1e-3)
     assert d.min() < -0.01 and d.max() > 0.01
     assert w.tokens[2] == "cat|dog" and w.tokens[1] == "the"
+    w.stats_requested = True
     assert w.head_stats == {}  # statistics of differences are not offered
     same = AttentionWidget.diff(a.attention, a.attention, a.tokens)
     assert not np.any(decode(same.attention_data["self"]))

@@ -86,7 +86,7 @@ def test_two_neuron_views_in_one_standalone_page(page, tokenizer):
     gpt2 = from_model(make_model("gpt2", tokenizer), tokenizer, TEXT, view="neuron", theme="dark", head=1)
     errors = []
     page.on("pageerror", lambda e: errors.append(e))
-    page.set_content(widget_html([bert, gpt2]))
+    page.set_content(widget_html([bert.wire_state(), gpt2.wire_state()]))
     page.wait_for_selector("body[data-attn-widget-ready]")
     for theme in ("light", "dark"):
         assert page.evaluate(PAINTED, f".attn-widget[data-theme={theme}] .aw-n-lines") > 200

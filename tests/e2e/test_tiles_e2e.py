@@ -6,7 +6,7 @@ from notebook import open_notebook, run_cell, write_notebook
 SETUP = """
 import numpy as np
 from attn_widget import AttentionWidget
-from attn_widget.lazy import LazyAttention
+from attn_widget.arrays import LazyAttention
 rng = np.random.default_rng(0)
 q, k = rng.normal(size=(2, 4, 1500, 8)).astype(np.float32), rng.normal(size=(2, 4, 1500, 8)).astype(np.float32)
 lazy = LazyAttention(q, k, [1.0, 1.0], causal=True)

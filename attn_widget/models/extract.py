@@ -1,57 +1,22 @@
-"""Pull attention out of Hugging Face ``transformers`` models (torch is imported lazily)."""
+"""Run Hugging Face ``transformers`` models and pull out attention (torch is imported when a model runs).
+
+:func:`extract_attention` switches ``sdpa`` to eager for the call and, in the same forward pass,
+captures queries/keys (``with_qk``) and values (``with_values``) with :mod:`.families`;
+:func:`value_weighted_attention` and :func:`induction_scores` are built on it.
+"""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .inputs import SDPA_HINT, AttentionInputError, check_indices, to_attention_array
-from .qk import attention_modules, capture_qk
-
-
-@dataclass
-class AttentionResult:
-    """Attention of one input, as numpy float32 ``(layers, heads, query, key)``.
-
-    For encoder-decoder models ``attention``/``tokens`` are the encoder's, and ``encoder_*``,
-    ``decoder_*`` and ``cross_attention`` (decoder queries × encoder keys) are filled in.
-    ``queries``/``keys`` (``with_qk=True``): float32 ``(layers, heads, seq, head_dim)``, see :mod:`attn_widget.qk`.
-    """
-
-    tokens: list[str]
-    attention: np.ndarray
-    sentence_b_start: int | None = None
-    encoder_tokens: list[str] | None = None
-    decoder_tokens: list[str] | None = None
-    encoder_attention: np.ndarray | None = None
-    decoder_attention: np.ndarray | None = None
-    cross_attention: np.ndarray | None = None
-    #: Model layer/head number of each row of ``attention`` when ``layers=``/``heads=`` selected some.
-    layer_numbers: list[int] | None = None
-    head_numbers: list[int] | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-    queries: np.ndarray | None = None
-    keys: np.ndarray | None = None
-
-    @property
-    def is_encoder_decoder(self) -> bool:
-        return self.cross_attention is not None
-
-    def widget_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for :class:`~attn_widget.AttentionWidget` showing this result."""
-        if self.is_encoder_decoder:
-            return dict(
-                encoder_attention=self.encoder_attention, decoder_attention=self.decoder_attention,
-                cross_attention=self.cross_attention, encoder_tokens=self.encoder_tokens,
-                decoder_tokens=self.decoder_tokens,
-            )
-        return dict(attention=self.attention, tokens=self.tokens, sentence_b_start=self.sentence_b_start,
-                    layer_numbers=self.layer_numbers, head_numbers=self.head_numbers)
-
+from ..analysis import induction_score, value_weighted_layer
+from ..arrays import AttentionResult, LazyAttention, ValueNorms, ValueWeightedAttention, check_indices, to_attention_array
+from ..errors import SDPA_HINT, AttentionInputError, checked_keywords
+from .families import Capture, capture_projections, out_weight
 
 @contextlib.contextmanager
 def eager_attention(model: Any) -> Iterator[None]:
@@ -116,6 +81,7 @@ def _gib(n: int) -> str:
     return f"{n} B"
 
 
+@checked_keywords
 def extract_attention(
     model: Any,
     tokenizer: Any,
@@ -124,6 +90,7 @@ def extract_attention(
     *,
     decoder_text: str | None = None,
     with_qk: bool = False,
+    with_values: bool = False,
     layers: Sequence[int] | None = None,
     heads: Sequence[int] | None = None,
     lazy: bool | None = None,
@@ -134,12 +101,14 @@ def extract_attention(
     Works on models loaded with the default ``sdpa`` attention: the call switches to eager and
     restores the model afterwards. For encoder-decoder models the decoder reads ``decoder_text``
     (default: ``text_pair``, else ``text``), tokenized with the same tokenizer. ``with_qk=True`` also
-    captures ``queries``/``keys`` and ``extras["qk_scaling"]`` (:func:`attn_widget.qk.capture_qk`).
+    captures ``queries``/``keys`` and ``extras["qk_scaling"]``, ``with_values=True`` the value-weighted
+    attention ``value_norms`` (Kobayashi et al. 2020), both in the same forward pass
+    (:func:`~attn_widget.models.families.capture_projections`).
 
     ``layers``/``heads`` (model numbers) keep only those. Memory stays bounded: when the eager
     forward would materialise more than ``max_memory`` bytes of attention (all layers × heads ×
     tokens² × 4), the call runs the model with its memory-efficient attention, captures queries and
-    keys instead and returns a :class:`~attn_widget.lazy.LazyAttention` that computes each layer on
+    keys instead and returns a :class:`~attn_widget.arrays.LazyAttention` that computes each layer on
     demand (``lazy=True`` forces this, ``lazy=False`` refuses with the estimate instead).
     """
     import torch
@@ -149,7 +118,7 @@ def extract_attention(
     enc = _encode(tokenizer, text, None if is_enc_dec else text_pair)
     inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "token_type_ids", "attention_mask")}
     if is_enc_dec:
-        unsupported = {"layers": layers, "heads": heads, "lazy": lazy or None}  # with_qk: capture_qk names the supported models
+        unsupported = {"layers": layers, "heads": heads, "lazy": lazy or None}  # with_qk/values: the family registry says
         given = [name for name, value in unsupported.items() if value is not None]
         if given:
             raise AttentionInputError(f"{', '.join(given)} apply to self-attention models; encoder-decoder models give all layers and heads")
@@ -160,10 +129,11 @@ def extract_attention(
     if lazy is None:
         lazy = eager_bytes > max_memory and not is_enc_dec
     if lazy:
-        if with_qk:
+        if with_qk or with_values:
             reason = (f"{n_tokens} tokens need {_gib(eager_bytes)} of attention (> max_memory={_gib(max_memory)})"
                       if eager_bytes > max_memory else "lazy=True was asked for")
-            raise AttentionInputError(f"{reason}: the neuron view needs the model's own attention weights; "
+            needs = "the neuron view" if with_qk else "value-weighted attention"
+            raise AttentionInputError(f"{reason}: {needs} needs the model's own attention weights; "
                                       "use a shorter input, raise max_memory, or drop lazy=True")
         return _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory)
     if eager_bytes > max_memory:
@@ -172,8 +142,8 @@ def extract_attention(
             f"{model.config.num_attention_heads} heads × {n_tokens}² × 4 bytes), more than max_memory={_gib(max_memory)}; "
             "use lazy=True (computes layers on demand from queries/keys), a shorter input, or raise max_memory"
         )
-    qk_context = capture_qk(model) if with_qk else contextlib.nullcontext()
-    with eager_attention(model), torch.no_grad(), qk_context as qk:
+    hooks = capture_projections(model, qk=with_qk, values=with_values) if with_qk or with_values else contextlib.nullcontext()
+    with eager_attention(model), torch.no_grad(), hooks as capture:
         out = model(**inputs, output_attentions=True, return_dict=True)
 
     def convert(ids: Any) -> list[str]:
@@ -196,19 +166,34 @@ def extract_attention(
         raise AttentionInputError(f"{type(model).__name__} returned no attentions. {SDPA_HINT}")
     layer_numbers = _selection(layers, len(out.attentions), "layers", "layer")
     head_numbers = _selection(heads, out.attentions[0].shape[1], "heads", "head")
-    attention = to_attention_array([out.attentions[i] for i in layer_numbers], name="attentions")[:, head_numbers]
+    # value norms sum over every head of a layer: then all layers are converted, and selected after
+    everything = to_attention_array(out.attentions if with_values else [out.attentions[i] for i in layer_numbers], name="attentions")
+    selected = everything[layer_numbers] if with_values else everything
     result = AttentionResult(
         tokens=convert(inputs["input_ids"]),
-        attention=np.ascontiguousarray(attention),
+        attention=np.ascontiguousarray(selected[:, head_numbers]),
         sentence_b_start=_sentence_b_start(enc) if text_pair is not None else None,
         layer_numbers=layer_numbers if layers is not None else None,
         head_numbers=head_numbers if heads is not None else None,
     )
-    if qk is not None:  # the same layers and heads as the attention
-        qk.fill(result)
+    if capture is not None:
+        result.causal = capture.causal
+    if with_qk:  # the same layers and heads as the attention
+        capture.fill(result)
         result.queries, result.keys = (np.ascontiguousarray(a[np.ix_(layer_numbers, head_numbers)]) for a in (result.queries, result.keys))
         result.extras["qk_scaling"] = result.extras["qk_scaling"][layer_numbers]
+    if with_values:
+        norms = _value_norms(model, capture, everything)
+        result.value_norms = ValueNorms(norms.per_head[np.ix_(layer_numbers, head_numbers)], norms.per_layer[layer_numbers])
     return result
+
+
+def _value_norms(model: Any, capture: Capture, attention: np.ndarray) -> ValueNorms:
+    """Kobayashi et al. 2020 norms of every layer and head from captured values and the model's ``W_O``."""
+    values = capture.values()  # (layers, kv_heads, key, d_head)
+    heads = attention.shape[1]
+    layers = [value_weighted_layer(attention[i], values[i], out_weight(model, i, heads)) for i in range(len(values))]
+    return ValueNorms(np.stack([h for h, _ in layers]), np.stack([lay for _, lay in layers]))
 
 
 def _selection(values: Sequence[int] | None, count: int, name: str, what: str) -> list[int]:
@@ -222,9 +207,7 @@ def _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory) -> A
     """Queries/keys from one memory-efficient forward; attention computed per layer on demand."""
     import torch
 
-    from .lazy import LazyAttention
-
-    with capture_qk(model) as capture, torch.no_grad():
+    with capture_projections(model) as capture, torch.no_grad():
         was_training = model.training
         model.eval()
         try:
@@ -234,7 +217,7 @@ def _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory) -> A
     queries, keys = capture.arrays()
     layer_numbers = _selection(layers, queries.shape[0], "layers", "layer")
     head_numbers = _selection(heads, queries.shape[1], "heads", "head")
-    causal = all(getattr(m, "is_causal", False) for m in attention_modules(model)[1])
+    causal = capture.causal
     if not causal and (inputs["attention_mask"] == 0).any():
         raise AttentionInputError("lazy extraction handles one unpadded input; padding masks are not applied")
     one_layer = attention_memory(model.config, queries.shape[2], 1, len(head_numbers))
@@ -250,31 +233,68 @@ def _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory) -> A
         sentence_b_start=_sentence_b_start(enc) if "token_type_ids" in enc and enc["token_type_ids"].any() else None,
         layer_numbers=layer_numbers if layers is not None else None,
         head_numbers=head_numbers if heads is not None else None,
+        causal=causal,
     )
 
 
-def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **widget_options: Any):
-    """Extract attention from ``model`` on ``text`` and return an :class:`~attn_widget.AttentionWidget`.
+def value_weighted_attention(
+    model: Any, tokenizer: Any, text: str, text_pair: str | None = None, *, normalize: bool = False
+) -> ValueWeightedAttention:
+    """Run ``model`` on ``text`` and return ``‖α_ij f(x_j)‖`` per head and per layer (Kobayashi et al. 2020).
 
-    ``view="neuron"`` also captures queries and keys for the neuron view. ``aggregations`` (any of
-    ``"rollout"``, ``"flow"``, ``"value"``) adds those views; ``"value"`` runs
-    :func:`~attn_widget.analysis.value_weighted_attention` (rows normalised). Special tokens are the
-    tokenizer's ``all_special_tokens``.
+    One forward pass of :func:`extract_attention` (``with_values=True``): hooks (always removed) capture
+    the values ``x W_V + b_V``, combined with the output projection by
+    :func:`~attn_widget.analysis.value_weighted_layer`. Families: :data:`~attn_widget.models.families.FAMILIES`.
+    ``normalize`` divides each row by its sum, for display next to attention.
     """
-    from .widget import AttentionWidget
+    result = extract_attention(model, tokenizer, text, text_pair, with_values=True)
+    norms = result.value_norms.normalized() if normalize else result.value_norms
+    return ValueWeightedAttention(result.tokens, result.attention, norms.per_head, norms.per_layer, result.sentence_b_start)
 
-    # ``heads`` stays the widget's head selection (as in BertViz); extract a subset of heads with
-    # extract_attention(..., heads=...) and AttentionWidget.from_result.
-    extract_keys = {"decoder_text", "layers", "lazy", "max_memory"}
-    result = extract_attention(model, tokenizer, text, text_pair, with_qk=widget_options.get("view") == "neuron",
-                               **{k: widget_options.pop(k) for k in extract_keys & widget_options.keys()})
-    if "value" in widget_options.get("aggregations", ()):
-        from .analysis import value_weighted_attention
 
-        value = value_weighted_attention(model, tokenizer, text, text_pair, normalize=True).per_head
-        widget_options["value_weighted"] = value if result.layer_numbers is None else value[result.layer_numbers]
-    widget_options.setdefault("special_tokens", tokenizer.all_special_tokens)
-    kv_heads = getattr(model.config, "num_key_value_heads", None)
-    if kv_heads and kv_heads < model.config.num_attention_heads and result.head_numbers is None:
-        widget_options.setdefault("num_kv_heads", kv_heads)  # the model view groups query heads by KV head
-    return AttentionWidget.from_result(result, **widget_options)
+def induction_scores(
+    model: Any,
+    tokenizer_or_vocab_size: Any,
+    *,
+    seq_len: int = 50,
+    batch: int = 4,
+    seed: int = 0,
+    bos_token_id: int | None = None,
+) -> np.ndarray:
+    """Induction scores ``(layers, heads)`` of ``model`` on repeated random tokens (TransformerLens).
+
+    Feeds ``batch`` sequences ``[bos] + r + r``, ``r`` = ``seq_len`` uniform random non-special ids,
+    and averages :func:`induction_score` over them, as ``detect_head(model, seqs, "induction_head")``.
+    ``bos`` is ``bos_token_id``, else the tokenizer's BOS/CLS, else ``model.config.bos_token_id``;
+    none means no prefix. Runs with eager attention (:func:`eager_attention`).
+    """
+    import torch
+
+    if isinstance(tokenizer_or_vocab_size, (int, np.integer)):
+        vocab, special, tok = int(tokenizer_or_vocab_size), set(), None
+    else:
+        tok = tokenizer_or_vocab_size
+        vocab, special = len(tok), set(tok.all_special_ids)
+    if bos_token_id is None:
+        candidates = (getattr(tok, "bos_token_id", None), getattr(tok, "cls_token_id", None),
+                      getattr(model.config, "bos_token_id", None))
+        bos_token_id = next((c for c in candidates if isinstance(c, int)), None)
+    length = 2 * seq_len + (bos_token_id is not None)
+    limit = next((getattr(model.config, k) for k in ("max_position_embeddings", "n_positions")
+                  if isinstance(getattr(model.config, k, None), int)), None)
+    if limit is not None and length > limit:
+        raise ValueError(
+            f"seq_len={seq_len} makes inputs of {length} tokens; {type(model).__name__} takes at most {limit}"
+        )
+    pool = np.setdiff1d(np.arange(vocab), list(special))
+    half = np.random.default_rng(seed).choice(pool, size=(batch, seq_len))
+    ids = np.concatenate([half, half], axis=1)
+    if bos_token_id is not None:
+        ids = np.concatenate([np.full((batch, 1), bos_token_id), ids], axis=1)
+    device = next(model.parameters()).device
+    with eager_attention(model), torch.no_grad():
+        out = model(input_ids=torch.as_tensor(ids, device=device), output_attentions=True, return_dict=True)
+    if not getattr(out, "attentions", None):
+        raise AttentionInputError(f"{type(model).__name__} returned no attentions. {SDPA_HINT}")
+    return np.mean([induction_score(to_attention_array(out.attentions, batch_index=b), ids[b])
+                    for b in range(batch)], axis=0)
