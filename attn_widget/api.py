@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import check_keywords
+from .errors import check_keywords, parameter_names
 from .models import extract_attention
 from .widget import AttentionWidget
 
@@ -24,7 +24,7 @@ def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = No
     :class:`~attn_widget.AttentionWidget` or, for ``decoder_text``, ``layers``, ``lazy`` and
     ``max_memory``, to :func:`~attn_widget.models.extract_attention`.
     """
-    check_keywords("from_model", widget_options, EXTRACT_OPTIONS | AttentionWidget.keywords())
+    check_keywords("from_model", widget_options, EXTRACT_OPTIONS | AttentionWidget.keywords() | parameter_names(from_model))
     result = extract_attention(
         model, tokenizer, text, text_pair,
         with_qk=widget_options.get("view") == "neuron",

@@ -48,11 +48,16 @@ def check_keywords(where: str, given: Iterable[str], valid: Iterable[str]) -> No
         raise TypeError(f"{where}() got an unexpected keyword argument {name!r}{hint}")
 
 
+def parameter_names(function: Callable[..., object]) -> set[str]:
+    """The names ``function`` takes as keywords (``**kwargs`` not included)."""
+    parameters = inspect.signature(function).parameters.values()
+    return {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
 def checked_keywords(function: Callable[P, R]) -> Callable[P, R]:
     """Decorate a function without ``**kwargs`` so that a misspelt keyword names the closest parameter
     (Python's own ``TypeError`` names only the misspelling)."""
-    parameters = inspect.signature(function).parameters.values()
-    names = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    names = parameter_names(function)
 
     @functools.wraps(function)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:

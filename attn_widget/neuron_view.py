@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import UnsupportedModelError, check_keywords
+from .errors import UnsupportedModelError, check_keywords, parameter_names
 from .models import FAMILIES, extract_attention
 from .views import _check_action, _check_display_mode, _show
 from .widget import AttentionWidget
@@ -40,7 +40,7 @@ def show(
     returns a self-contained ``IPython.display.HTML``. Extra keyword arguments go to
     :class:`~attn_widget.AttentionWidget`.
     """
-    check_keywords("show", widget_options, AttentionWidget.keywords())
+    check_keywords("show", widget_options, AttentionWidget.keywords() | parameter_names(show))
     _check_action(html_action)
     _check_display_mode(display_mode)
     _check_model_type(model, model_type)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import check_keywords
+from .errors import check_keywords, parameter_names
 from .widget import AttentionWidget
 
 HTML_ACTIONS = ("view", "return")
@@ -56,7 +56,7 @@ def head_view(
     ``html_action="view"`` displays the widget; ``"return"`` returns a self-contained
     ``IPython.display.HTML`` (renderer and data inline, works offline).
     """
-    check_keywords("head_view", widget_options, AttentionWidget.keywords())
+    check_keywords("head_view", widget_options, AttentionWidget.keywords() | parameter_names(head_view))
     _check_action(html_action)
     if layer is not None:
         widget_options["layer"] = layer
@@ -91,7 +91,7 @@ def model_view(
 
     ``display_mode`` is ``"dark"`` or ``"light"`` as in BertViz (``"auto"`` follows JupyterLab).
     """
-    check_keywords("model_view", widget_options, AttentionWidget.keywords())
+    check_keywords("model_view", widget_options, AttentionWidget.keywords() | parameter_names(model_view))
     _check_action(html_action)
     _check_display_mode(display_mode)
     widget = AttentionWidget(

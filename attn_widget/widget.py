@@ -7,7 +7,6 @@ A thin widget over the pure build step (:func:`attn_widget.build.build`): synced
 from __future__ import annotations
 
 import concurrent.futures
-import inspect
 import pathlib
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +17,7 @@ import traitlets as t
 from . import export
 from .arrays import AttentionResult, LazyAttention, check_indices, to_attention_array
 from .build import AGGREGATIONS, FILTERS, build
-from .errors import AttentionInputError, SelectionError, check_keywords
+from .errors import AttentionInputError, SelectionError, check_keywords, parameter_names
 from .rpc import RpcEndpoint, RpcError
 from .wire import SCHEMA, STATIC, neuron_block
 
@@ -143,9 +142,7 @@ class AttentionWidget(anywidget.AnyWidget):
     @classmethod
     def keywords(cls) -> set[str]:
         """Every keyword the constructor takes: the build step's options and the public traits."""
-        parameters = inspect.signature(build).parameters.values()
-        named = {p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-        return named | {name for name in cls.class_trait_names() if not name.startswith("_")}
+        return parameter_names(build) | {name for name in cls.class_trait_names() if not name.startswith("_")}
 
     @classmethod
     def from_result(cls, result: AttentionResult, **options: Any) -> AttentionWidget:

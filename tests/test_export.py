@@ -64,3 +64,19 @@ def test_attn_html_exporter_is_registered():
     assert get_exporter("attn-html") is AttnHTMLExporter
     html, _ = AttnHTMLExporter().from_notebook_node(__import__("nbformat").v4.new_notebook())
     assert "aw-esm" not in html and "mathjax" not in html.lower()  # renderer only when a widget is shown
+
+
+def test_pages_from_stored_state_fill_head_statistics_up_front():
+    from attn_widget.analysis import head_statistics
+    from attn_widget.export import with_head_stats
+
+    w = widget()
+    state = w.wire_state()
+    assert state["head_stats"] == {}  # the kernel computes them only when the browser asks
+    filled = with_head_stats(state)["head_stats"]  # as nbconvert does from a notebook's stored state
+    values = np.frombuffer(filled["values"], "<f4").reshape(len(filled["names"]), *filled["shape"])
+    w.stats_requested = True
+    exact = head_statistics(np.random.default_rng(0).dirichlet(np.ones(8), size=(3, 4, 8)).astype(np.float32), w.tokens)
+    assert filled["names"] == list(exact) == w.head_stats["names"]
+    np.testing.assert_allclose(values[0], exact["entropy"], atol=0.02)  # from the uint8 weights as sent
+    assert '"head_stats":{"names":' in w._repr_mimebundle_()[0]["text/html"]

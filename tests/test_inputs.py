@@ -5,13 +5,9 @@ import pytest
 import torch
 
 from attn_widget import AttentionInputError, AttentionWidget, quantize_attention
+from helpers import softmax_attention
+
 from attn_widget.arrays import check_tokens, prettify_tokens, to_attention_array
-
-
-def softmax_attention(layers=2, heads=3, n=5, batch=None, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    shape = (batch, heads, n, n) if batch else (heads, n, n)
-    return tuple(torch.softmax(torch.randn(*shape, generator=g), -1) for _ in range(layers))
 
 
 def test_tuple_of_batched_layers_becomes_layers_heads_query_key():

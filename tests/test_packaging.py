@@ -5,6 +5,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import attn_widget
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -18,6 +20,8 @@ def test_wheel_contents(tmp_path):
     assert any(n.startswith(f"{data}/data/share/jupyter/labextensions/attn-widget/static/remoteEntry.") for n in names)
     assert f"{data}/data/etc/jupyter/jupyter_server_config.d/attn_widget.json" in names
     assert "attn_widget/examples/attention_demo.ipynb" in names  # the demo works outside a checkout
+    assert "attn_widget/wire_schema.json" in names  # the browser format, read at import
+    assert wheel.name.startswith(f"attn_widget-{attn_widget.__version__}-")  # one version, from attn_widget/__init__.py
     widget_js = zipfile.ZipFile(wheel).read("attn_widget/static/widget.js").decode()
     for forbidden in ("cdn.jsdelivr", "cdnjs", "unpkg.com", "require.js"):
         assert forbidden not in widget_js

@@ -9,9 +9,7 @@ from IPython.display import HTML
 
 import attn_widget
 from attn_widget import AttentionInputError, AttentionWidget, head_view, model_view
-from test_inputs import softmax_attention
-
-TOKENS = ["[CLS]", "the", "cat", "[SEP]", "dog"]
+from helpers import TOKENS, softmax_attention
 
 
 def test_attention_travels_as_binary_buffers_not_json_floats():

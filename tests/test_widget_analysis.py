@@ -10,10 +10,8 @@ import attn_widget
 from attn_widget import AttentionInputError, AttentionWidget
 from attn_widget.analysis import FLOW_MAX_TOKENS, attention_flow, attention_rollout, head_statistics
 from attn_widget.wire import QuantizedAttention
-from test_inputs import softmax_attention
+from helpers import TOKENS, softmax_attention
 from tiny_models import make_model
-
-TOKENS = ["[CLS]", "the", "cat", "[SEP]", "dog"]
 
 
 def decode(state: dict) -> np.ndarray:
@@ -137,3 +135,29 @@ def test_diff_errors_are_clear():
         AttentionWidget(a - a, TOKENS, signed=True)
     with pytest.raises(AttentionInputError, match="aggregations apply to self-attention probabilities"):
         AttentionWidget.diff(a, a, TOKENS, aggregations=("rollout",))
+
+
+@pytest.mark.parametrize("view", ["head", "neuron"])
+def test_from_model_with_value_aggregation_runs_the_model_once(tokenizer, view):
+    model = make_model("gpt2", tokenizer)
+    forwards = []
+    model.register_forward_pre_hook(lambda *_: forwards.append(1))
+    w = attn_widget.from_model(model, tokenizer, "the cat sat on the mat", aggregations=("rollout", "value"), view=view)
+    assert len(forwards) == 1
+    assert {"rollout", "value"} <= set(w.aggregation_data) and bool(w.neuron_data) == (view == "neuron")
+    want = attn_widget.models.value_weighted_attention(model, tokenizer, "the cat sat on the mat", normalize=True)
+    np.testing.assert_allclose(decode(w.aggregation_data["value"]), want.per_head, atol=2e-3)
+
+
+def test_head_statistics_are_computed_when_first_asked_for():
+    a = softmax_attention(layers=2, heads=3, n=5)
+    w = AttentionWidget(a, TOKENS)
+    assert w.head_stats == {} and w.stats_requested is False  # nothing computed at construction
+    sent = []
+    w.observe(lambda change: sent.append(change["name"]), names=["head_stats"])
+    w.stats_requested = True  # what the browser does for the summary view or "Colour by"
+    assert sent == ["head_stats"] and list(stats_of(w)) == list(head_statistics(a, TOKENS))
+    summary = AttentionWidget(a, TOKENS, view="summary")  # asking for the summary view computes them too
+    assert summary.view == "summary" and summary.head_stats["names"] == w.head_stats["names"]
+    page = AttentionWidget(a, TOKENS).to_html()  # exported pages have them up front
+    assert '"head_stats":{"names":["entropy"' in page
