@@ -74,7 +74,9 @@ def detection_score(
     return _detection_score(_self_attention(attention), pattern, exclude_bos, exclude_current_token)
 
 
-def _detection_score(a: np.ndarray, pattern: np.ndarray, exclude_bos: bool = False, exclude_current_token: bool = False) -> np.ndarray:
+def _detection_score(
+    a: np.ndarray, pattern: np.ndarray, exclude_bos: bool = False, exclude_current_token: bool = False
+) -> np.ndarray:
     """:func:`detection_score` of already validated float32 attention."""
     n = a.shape[-1]
     pattern = np.asarray(pattern, dtype=bool)
@@ -169,8 +171,10 @@ def head_statistics(
         }
     indicator = np.stack(list(columns.values()), axis=1).astype(np.float32)  # (key, stats)
 
-    out = {name: np.empty((layers, heads), np.float32) for name in
-           ("entropy", "entropy_ratio", "distance", "self", "previous", "next", "confidence", *columns)}
+    out = {
+        name: np.empty((layers, heads), np.float32)
+        for name in ("entropy", "entropy_ratio", "distance", "self", "previous", "next", "confidence", *columns)
+    }
     for layer in range(layers):
         al = a[layer]
         plogp = al * np.log(np.maximum(al, np.float32(1e-30)))

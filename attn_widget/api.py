@@ -14,7 +14,9 @@ from .widget import AttentionWidget
 EXTRACT_OPTIONS = {"decoder_text", "layers", "lazy", "max_memory"}
 
 
-def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **widget_options: Any) -> AttentionWidget:
+def from_model(
+    model: Any, tokenizer: Any, text: str, text_pair: str | None = None, **widget_options: Any
+) -> AttentionWidget:
     """Extract attention from ``model`` on ``text`` and return an :class:`~attn_widget.AttentionWidget`.
 
     One forward pass. ``view="neuron"`` also captures queries and keys for the neuron view.
@@ -24,7 +26,9 @@ def from_model(model: Any, tokenizer: Any, text: str, text_pair: str | None = No
     :class:`~attn_widget.AttentionWidget` or, for ``decoder_text``, ``layers``, ``lazy`` and
     ``max_memory``, to :func:`~attn_widget.models.extract_attention`.
     """
-    check_keywords("from_model", widget_options, EXTRACT_OPTIONS | AttentionWidget.keywords() | parameter_names(from_model))
+    check_keywords(
+        "from_model", widget_options, EXTRACT_OPTIONS | AttentionWidget.keywords() | parameter_names(from_model)
+    )
     result = extract_attention(
         model, tokenizer, text, text_pair,
         with_qk=widget_options.get("view") == "neuron",

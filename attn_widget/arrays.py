@@ -107,7 +107,9 @@ def to_attention_array(
 
 def _select_batch(layer: np.ndarray, batch_index: int, name: str) -> np.ndarray:
     if not -layer.shape[0] <= batch_index < layer.shape[0]:
-        raise AttentionInputError(f"batch_index {batch_index} is out of range for {name} with batch size {layer.shape[0]}")
+        raise AttentionInputError(
+            f"batch_index {batch_index} is out of range for {name} with batch size {layer.shape[0]}"
+        )
     return layer[batch_index]
 
 
@@ -250,7 +252,9 @@ class LazyAttention:
 
     def __init__(self, queries: np.ndarray, keys: np.ndarray, scaling: Sequence[float], causal: bool) -> None:
         if queries.shape != keys.shape or queries.ndim != 4:
-            raise AttentionInputError(f"queries {queries.shape} and keys {keys.shape} must both be (layers, heads, seq, head_dim)")
+            raise AttentionInputError(
+                f"queries {queries.shape} and keys {keys.shape} must both be (layers, heads, seq, head_dim)"
+            )
         self.queries, self.keys = queries, keys
         self.scaling = np.asarray(scaling, dtype=np.float32)
         self.causal = causal
@@ -331,7 +335,9 @@ def pool_max(block: Any, step: int = 1, *, out: tuple[int, int] | None = None) -
     return np.maximum.reduceat(np.maximum.reduceat(block, row_starts, axis=-2), col_starts, axis=-1)
 
 
-def _pooled_rows(source: Any, layer: int, heads: Sequence[int], q0: int, q1: int, k0: int, k1: int, step: int) -> np.ndarray:
+def _pooled_rows(
+    source: Any, layer: int, heads: Sequence[int], q0: int, q1: int, k0: int, k1: int, step: int
+) -> np.ndarray:
     if isinstance(source, LazyAttention):
         return source.pooled(layer, heads, q0, q1, k0, k1, step)
     return pool_max(np.asarray(source[layer, list(heads), q0:q1, k0:k1], dtype=np.float32), step)

@@ -18,7 +18,7 @@ from .analysis import SPECIAL_TOKENS, attention_flow, attention_rollout, head_st
 from .arrays import LazyAttention, check_indices, check_tokens, tile, to_attention_array
 from .arrays import prettify_tokens as _prettify
 from .errors import AttentionInputError
-from .wire import SCHEMA, full_block, stats_payload, tiled_block, tile_message
+from .wire import SCHEMA, full_block, stats_payload, tile_message, tiled_block
 
 FILTERS = tuple(SCHEMA["traits"]["attention_filter"]["values"])
 #: What the head and model views draw: the weights, or rollout / flow / value-weighted attention
@@ -59,10 +59,20 @@ class TileServer:
             heads = check_indices(params["heads"], n_heads, "heads", "head")
         except (TypeError, ValueError) as err:
             raise AttentionInputError(f"tile params must be whole numbers and a list of heads: {err}") from None
-        if not (0 <= layer < layers and 0 <= q0 < q1 <= nq and 0 <= k0 < k1 <= nk and 1 <= step <= max(q1 - q0, k1 - k0) and heads):
-            raise AttentionInputError(f"window layer={layer} q={q0}:{q1} k={k0}:{k1} step={step} is outside {tuple(source.shape)}")
+        if not (
+            0 <= layer < layers
+            and 0 <= q0 < q1 <= nq
+            and 0 <= k0 < k1 <= nk
+            and 1 <= step <= max(q1 - q0, k1 - k0)
+            and heads
+        ):
+            raise AttentionInputError(
+                f"window layer={layer} q={q0}:{q1} k={k0}:{k1} step={step} is outside {tuple(source.shape)}"
+            )
         if -(-(q1 - q0) // step) * -(-(k1 - k0) // step) > MAX_TILE_CELLS:
-            raise AttentionInputError(f"window of {(q1 - q0) // step} × {(k1 - k0) // step} cells is larger than {MAX_TILE_CELLS}")
+            raise AttentionInputError(
+                f"window of {(q1 - q0) // step} × {(k1 - k0) // step} cells is larger than {MAX_TILE_CELLS}"
+            )
         return tile(source, layer, heads, q0, q1, k0, k1, step)
 
     def __call__(self, params: dict) -> tuple[dict, list[bytes]]:
@@ -122,8 +132,17 @@ def build(
     if signed and encoding != "float16":
         raise AttentionInputError("signed data (differences) are sent as float16; pass encoding='float16'")
     blocks, tok, dec_tok = _collect_blocks(
-        attention, tokens, encoder_attention, decoder_attention, cross_attention,
-        encoder_tokens, decoder_tokens, batch_index, attention_mask, decoder_attention_mask, signed,
+        attention,
+        tokens,
+        encoder_attention,
+        decoder_attention,
+        cross_attention,
+        encoder_tokens,
+        decoder_tokens,
+        batch_index,
+        attention_mask,
+        decoder_attention_mask,
+        signed,
     )
     n_layers, n_heads = next(iter(blocks.values())).shape[:2]
     special = set(SPECIAL_TOKENS if special_tokens is None else special_tokens)
@@ -195,17 +214,23 @@ def _aggregations(
     if unknown:
         raise AttentionInputError(f"aggregations must be among 'rollout', 'flow', 'value'; got {sorted(unknown)}")
     if "value" in names and value_weighted is None:
-        raise AttentionInputError("value-weighted attention needs the model: from_model(..., aggregations=('value',)) or value_weighted=")
+        raise AttentionInputError(
+            "value-weighted attention needs the model: from_model(..., aggregations=('value',)) or value_weighted="
+        )
     if not (names or value_weighted is not None):
         return {}, {}
     if source is None or signed:
-        raise AttentionInputError("aggregations apply to self-attention probabilities (not encoder-decoder models or diffs)")
+        raise AttentionInputError(
+            "aggregations apply to self-attention probabilities (not encoder-decoder models or diffs)"
+        )
     out: dict[str, np.ndarray] = {}
     notes: dict[str, str] = {}
     if value_weighted is not None:
         out["value"] = to_attention_array(value_weighted, name="value_weighted")
         if out["value"].shape != source.shape:
-            raise AttentionInputError(f"value_weighted has shape {out['value'].shape}; the attention has {tuple(source.shape)}")
+            raise AttentionInputError(
+                f"value_weighted has shape {out['value'].shape}; the attention has {tuple(source.shape)}"
+            )
     whole = layer_numbers == list(range(source.shape[0])) and not head_numbers
     for name in (n for n in ("rollout", "flow") if n in names):
         if isinstance(source, LazyAttention) or not whole:
@@ -221,8 +246,17 @@ def _aggregations(
 
 
 def _collect_blocks(
-    attention, tokens, encoder_attention, decoder_attention, cross_attention,
-    encoder_tokens, decoder_tokens, batch_index, attention_mask, decoder_attention_mask, signed=False,
+    attention,
+    tokens,
+    encoder_attention,
+    decoder_attention,
+    cross_attention,
+    encoder_tokens,
+    decoder_tokens,
+    batch_index,
+    attention_mask,
+    decoder_attention_mask,
+    signed=False,
 ) -> tuple[dict[str, np.ndarray], list[str], list[str]]:
     """Validate inputs and return ({kind: (layers, heads, query, key)}, tokens, decoder tokens);
     ``signed`` admits negative self-attention values (differences)."""
@@ -231,13 +265,17 @@ def _collect_blocks(
         raise AttentionInputError("pass either attention (self-attention) or encoder/decoder/cross attention, not both")
     if not enc_dec:
         if attention is None:
-            raise AttentionInputError("no attention given: pass attention=, or encoder_attention=/decoder_attention=/cross_attention=")
+            raise AttentionInputError(
+                "no attention given: pass attention=, or encoder_attention=/decoder_attention=/cross_attention="
+            )
         if isinstance(attention, LazyAttention):
             if attention_mask is not None:
                 raise AttentionInputError("LazyAttention holds one unpadded sequence; attention_mask does not apply")
             a = attention
         else:
-            a = to_attention_array(attention, batch_index=batch_index, query_mask=attention_mask, key_mask=attention_mask, signed=signed)
+            a = to_attention_array(
+                attention, batch_index=batch_index, query_mask=attention_mask, key_mask=attention_mask, signed=signed
+            )
         if a.shape[2] != a.shape[3]:
             raise AttentionInputError(
                 f"self-attention must be square (query == key), got {a.shape[2]} × {a.shape[3]}; "
@@ -250,29 +288,48 @@ def _collect_blocks(
     enc_tok = dec_tok = None
     if encoder_attention is not None:
         blocks["encoder"] = to_attention_array(
-            encoder_attention, name="encoder_attention", batch_index=batch_index,
-            query_mask=attention_mask, key_mask=attention_mask,
+            encoder_attention,
+            name="encoder_attention",
+            batch_index=batch_index,
+            query_mask=attention_mask,
+            key_mask=attention_mask,
         )
-        encoder_tokens = _unpad_tokens(encoder_tokens or tokens, attention_mask, batch_index, blocks["encoder"].shape[3])
+        encoder_tokens = _unpad_tokens(
+            encoder_tokens or tokens, attention_mask, batch_index, blocks["encoder"].shape[3]
+        )
         enc_tok = check_tokens(encoder_tokens, blocks["encoder"].shape[3], "encoder key", "encoder_tokens")
     if decoder_attention is not None:
         blocks["decoder"] = to_attention_array(
-            decoder_attention, name="decoder_attention", batch_index=batch_index,
-            query_mask=decoder_attention_mask, key_mask=decoder_attention_mask,
+            decoder_attention,
+            name="decoder_attention",
+            batch_index=batch_index,
+            query_mask=decoder_attention_mask,
+            key_mask=decoder_attention_mask,
         )
         decoder_tokens = _unpad_tokens(decoder_tokens, decoder_attention_mask, batch_index, blocks["decoder"].shape[3])
         dec_tok = check_tokens(decoder_tokens, blocks["decoder"].shape[3], "decoder key", "decoder_tokens")
     if cross_attention is not None:
         blocks["cross"] = c = to_attention_array(
-            cross_attention, name="cross_attention", batch_index=batch_index,
-            query_mask=decoder_attention_mask, key_mask=attention_mask,
+            cross_attention,
+            name="cross_attention",
+            batch_index=batch_index,
+            query_mask=decoder_attention_mask,
+            key_mask=attention_mask,
         )
         if enc_tok is None:
-            enc_tok = check_tokens(_unpad_tokens(encoder_tokens or tokens, attention_mask, batch_index, c.shape[3]),
-                                   c.shape[3], "cross-attention key (encoder)", "encoder_tokens")
+            enc_tok = check_tokens(
+                _unpad_tokens(encoder_tokens or tokens, attention_mask, batch_index, c.shape[3]),
+                c.shape[3],
+                "cross-attention key (encoder)",
+                "encoder_tokens",
+            )
         if dec_tok is None:
-            dec_tok = check_tokens(_unpad_tokens(decoder_tokens, decoder_attention_mask, batch_index, c.shape[2]),
-                                   c.shape[2], "cross-attention query (decoder)", "decoder_tokens")
+            dec_tok = check_tokens(
+                _unpad_tokens(decoder_tokens, decoder_attention_mask, batch_index, c.shape[2]),
+                c.shape[2],
+                "cross-attention query (decoder)",
+                "decoder_tokens",
+            )
         check_tokens(enc_tok, c.shape[3], "cross-attention key (encoder)", "encoder_tokens")
         check_tokens(dec_tok, c.shape[2], "cross-attention query (decoder)", "decoder_tokens")
     shapes = {k: a.shape[:2] for k, a in blocks.items()}

@@ -16,9 +16,13 @@ from .widget import AttentionWidget
 def _check_model_type(model: Any, model_type: str) -> None:
     actual = getattr(getattr(model, "config", None), "model_type", None)
     if str(model_type).lower() not in FAMILIES:
-        raise UnsupportedModelError(f"model_type {model_type!r} is not supported; supported model types: {', '.join(FAMILIES)}")
+        raise UnsupportedModelError(
+            f"model_type {model_type!r} is not supported; supported model types: {', '.join(FAMILIES)}"
+        )
     if str(model_type).lower() != actual:
-        raise ValueError(f"model_type {model_type!r} does not match the model: {type(model).__name__} has config.model_type {actual!r}")
+        raise ValueError(
+            f"model_type {model_type!r} does not match the model: {type(model).__name__} has config.model_type {actual!r}"
+        )
 
 
 def show(
@@ -48,5 +52,7 @@ def show(
     for name, value in (("layer", layer), ("head", head)):
         if value is not None:
             widget_options[name] = value
-    widget = AttentionWidget.from_result(result, view="neuron", theme=display_mode, prettify_tokens=True, **widget_options)
+    widget = AttentionWidget.from_result(
+        result, view="neuron", theme=display_mode, prettify_tokens=True, **widget_options
+    )
     return _show(widget, html_action)

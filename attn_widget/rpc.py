@@ -63,7 +63,9 @@ class RpcEndpoint:
         request_id, name = request.get("id"), request.get("method")
         method = self.methods.get(name)
         if method is None:
-            return rpc_response(request_id, error=f"unknown method {name!r}; this widget answers {sorted(self.methods)}"), []
+            return rpc_response(
+                request_id, error=f"unknown method {name!r}; this widget answers {sorted(self.methods)}"
+            ), []
         try:
             result, buffers = method(request.get("params") or {})
         except (AttentionInputError, MemoryError) as err:

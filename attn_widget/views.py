@@ -63,10 +63,18 @@ def head_view(
     if heads is not None:
         widget_options["heads"] = list(heads)
     widget = AttentionWidget(
-        attention, tokens, sentence_b_start=sentence_b_start, encoder_attention=encoder_attention,
-        decoder_attention=decoder_attention, cross_attention=cross_attention,
-        encoder_tokens=encoder_tokens, decoder_tokens=decoder_tokens, include_layers=include_layers,
-        prettify_tokens=prettify_tokens, view="head", **widget_options,
+        attention,
+        tokens,
+        sentence_b_start=sentence_b_start,
+        encoder_attention=encoder_attention,
+        decoder_attention=decoder_attention,
+        cross_attention=cross_attention,
+        encoder_tokens=encoder_tokens,
+        decoder_tokens=decoder_tokens,
+        include_layers=include_layers,
+        prettify_tokens=prettify_tokens,
+        view="head",
+        **widget_options,
     )
     return _show(widget, html_action)
 
@@ -95,10 +103,19 @@ def model_view(
     _check_action(html_action)
     _check_display_mode(display_mode)
     widget = AttentionWidget(
-        attention, tokens, sentence_b_start=sentence_b_start, encoder_attention=encoder_attention,
-        decoder_attention=decoder_attention, cross_attention=cross_attention,
-        encoder_tokens=encoder_tokens, decoder_tokens=decoder_tokens, include_layers=include_layers,
-        prettify_tokens=prettify_tokens, view="model", theme=display_mode,
-        include_heads=list(include_heads or []), **widget_options,
+        attention,
+        tokens,
+        sentence_b_start=sentence_b_start,
+        encoder_attention=encoder_attention,
+        decoder_attention=decoder_attention,
+        cross_attention=cross_attention,
+        encoder_tokens=encoder_tokens,
+        decoder_tokens=decoder_tokens,
+        include_layers=include_layers,
+        prettify_tokens=prettify_tokens,
+        view="model",
+        theme=display_mode,
+        include_heads=list(include_heads or []),
+        **widget_options,
     )
     return _show(widget, html_action)

@@ -69,14 +69,21 @@ class AttentionWidget(anywidget.AnyWidget):
     # --- data (set once, by the constructor) ---
     tokens = t.List(t.Unicode(), help="Tokens of the (encoder) input, one per key position.").tag(sync=True)
     decoder_tokens = t.List(t.Unicode(), help="Decoder tokens of an encoder-decoder model; else empty.").tag(sync=True)
-    sentence_b_start = t.Int(None, allow_none=True, help="Index of the first token of sentence B, if a pair.").tag(sync=True)
+    sentence_b_start = t.Int(None, allow_none=True, help="Index of the first token of sentence B, if a pair.").tag(
+        sync=True
+    )
     attention_data = t.Dict(
         help="{kind: {shape: [layers, heads, query, key], dtype, scale: (layers, heads), layers: [bytes]}}; "
         "kind is 'self', or 'encoder'/'decoder'/'cross'."
     ).tag(sync=True)
     layer_numbers = t.List(t.Int(), help="Model layer number of each stored layer (include_layers).").tag(sync=True)
-    head_numbers = t.List(t.Int(), help="Model head number of each stored head when only some were extracted; empty: 0, 1, ...").tag(sync=True)
-    num_kv_heads = t.Int(0, help="KV heads of a grouped-query model (query head h reads KV head h // (heads / num_kv_heads)); 0: not grouped.").tag(sync=True)
+    head_numbers = t.List(
+        t.Int(), help="Model head number of each stored head when only some were extracted; empty: 0, 1, ..."
+    ).tag(sync=True)
+    num_kv_heads = t.Int(
+        0,
+        help="KV heads of a grouped-query model (query head h reads KV head h // (heads / num_kv_heads)); 0: not grouped.",
+    ).tag(sync=True)
     neuron_data = t.Dict(
         help="Queries/keys for the neuron view: attn_widget.wire.neuron_payload (float16 buffers, one per layer) "
         "plus causal (bool); empty without q/k."
@@ -85,28 +92,51 @@ class AttentionWidget(anywidget.AnyWidget):
         help="Blocks like attention_data's, by name: 'rollout' (layers, 1, q, k) cumulative rollout up to each layer, "
         "'flow' (1, 1, q, k) flow through all layers, 'value' (layers, heads, q, k) value-weighted norms (rows sum 1)."
     ).tag(sync=True)
-    aggregation_notes = t.Dict(t.Unicode(), help="{name: why it is not available} for aggregations asked for but not computed.").tag(sync=True)
-    special_positions = t.List(t.Int(), help="Positions of special tokens in tokens (hidden by hide_special).").tag(sync=True)
+    aggregation_notes = t.Dict(
+        t.Unicode(), help="{name: why it is not available} for aggregations asked for but not computed."
+    ).tag(sync=True)
+    special_positions = t.List(t.Int(), help="Positions of special tokens in tokens (hidden by hide_special).").tag(
+        sync=True
+    )
     decoder_special_positions = t.List(t.Int(), help="Positions of special tokens in decoder_tokens.").tag(sync=True)
     head_stats = t.Dict(
         help="attn_widget.analysis.head_statistics of the self-attention: {names, shape: [layers, heads], values: "
         "float32 little-endian bytes (names, layers, heads)}; filled when stats_requested becomes true; "
         "stays empty for encoder-decoder, tiled or signed data."
     ).tag(sync=True)
-    signed = t.Bool(False, help="attention_data holds signed differences (AttentionWidget.diff), float16, drawn with a diverging palette.").tag(sync=True)
+    signed = t.Bool(
+        False,
+        help="attention_data holds signed differences (AttentionWidget.diff), float16, drawn with a diverging palette.",
+    ).tag(sync=True)
 
     # --- view state (two-way) ---
-    stats_requested = Flag(False, help="Set (by the browser's summary view or 'Colour by') to have the kernel fill head_stats.").tag(sync=True)
-    view = Choice(SCHEMA["traits"]["view"]["values"], "head", help="Which view is shown ('summary': table of head_stats).").tag(sync=True)
-    aggregation = Choice(AGGREGATIONS, "raw", help="What the head and model views draw (one of 'raw' and the keys of aggregation_data).").tag(sync=True)
-    hide_special = Flag(False, help="Drop special-token rows/columns and renormalise rows (exBERT), in the browser.").tag(sync=True)
+    stats_requested = Flag(
+        False, help="Set (by the browser's summary view or 'Colour by') to have the kernel fill head_stats."
+    ).tag(sync=True)
+    view = Choice(
+        SCHEMA["traits"]["view"]["values"], "head", help="Which view is shown ('summary': table of head_stats)."
+    ).tag(sync=True)
+    aggregation = Choice(
+        AGGREGATIONS, "raw", help="What the head and model views draw (one of 'raw' and the keys of aggregation_data)."
+    ).tag(sync=True)
+    hide_special = Flag(
+        False, help="Drop special-token rows/columns and renormalise rows (exBERT), in the browser."
+    ).tag(sync=True)
     layer = Position(0, help="Model layer number shown in the head view (one of layer_numbers).").tag(sync=True)
     heads = Positions(t.Int(), help="Heads selected in the head view (empty: none).").tag(sync=True)
     head = Position(0, help="Head shown in the neuron view.").tag(sync=True)
     include_heads = Positions(t.Int(), help="Heads shown in the model view (empty: all).").tag(sync=True)
-    attention_filter = Choice(FILTERS, "all", help="Which block of a sentence pair or encoder-decoder is shown.").tag(sync=True)
-    mode = Choice(SCHEMA["traits"]["mode"]["values"], "auto", help="Head view drawing: lines, heatmap, or auto (heatmap above 96 tokens).").tag(sync=True)
-    theme = Choice(SCHEMA["traits"]["theme"]["values"], "auto", help="'auto' follows JupyterLab's light/dark theme.").tag(sync=True)
+    attention_filter = Choice(FILTERS, "all", help="Which block of a sentence pair or encoder-decoder is shown.").tag(
+        sync=True
+    )
+    mode = Choice(
+        SCHEMA["traits"]["mode"]["values"],
+        "auto",
+        help="Head view drawing: lines, heatmap, or auto (heatmap above 96 tokens).",
+    ).tag(sync=True)
+    theme = Choice(
+        SCHEMA["traits"]["theme"]["values"], "auto", help="'auto' follows JupyterLab's light/dark theme."
+    ).tag(sync=True)
 
     def __init__(self, attention: Any = None, tokens: Sequence[str] | None = None, **options: Any) -> None:
         """Build the widget from attention tensors.
@@ -153,7 +183,9 @@ class AttentionWidget(anywidget.AnyWidget):
             stored = result.layer_numbers or list(range(len(result.queries)))
             missing = [n for n in include or [] if n not in stored]
             if missing:
-                raise AttentionInputError(f"include_layers has layer {missing[0]}, but the extracted layers are {stored}")
+                raise AttentionInputError(
+                    f"include_layers has layer {missing[0]}, but the extracted layers are {stored}"
+                )
             layers = None if include is None else [stored.index(n) for n in include]
             options["neuron_data"] = neuron_block(result, layers)
         return cls(**result.widget_kwargs(), **options)
@@ -175,7 +207,9 @@ class AttentionWidget(anywidget.AnyWidget):
                 token_lists.append(x.tokens)
                 x = x.attention
             if isinstance(x, LazyAttention):
-                raise AttentionInputError(f"{name} is computed on demand (too large to hold); diff needs attention that fits in memory")
+                raise AttentionInputError(
+                    f"{name} is computed on demand (too large to hold); diff needs attention that fits in memory"
+                )
             arrays.append(to_attention_array(x, name=name))
         if arrays[0].shape != arrays[1].shape:
             raise AttentionInputError(
@@ -185,7 +219,9 @@ class AttentionWidget(anywidget.AnyWidget):
         if tokens is None and not token_lists:
             raise AttentionInputError("tokens are required when a and b are arrays")
         if tokens is None:
-            tokens = token_lists[0] if len(token_lists) == 1 else [x if x == y else f"{x}|{y}" for x, y in zip(*token_lists)]
+            tokens = (
+                token_lists[0] if len(token_lists) == 1 else [x if x == y else f"{x}|{y}" for x, y in zip(*token_lists)]
+            )
         for fixed in ("encoding", "signed"):  # the difference is signed: always float16
             options.pop(fixed, None)
         if isinstance(a, AttentionResult):  # keep the model's layer/head numbers
@@ -234,7 +270,9 @@ class AttentionWidget(anywidget.AnyWidget):
                 "AttentionWidget.from_result(extract_attention(..., with_qk=True))"
             )
         if proposal["value"] == "summary" and not self._provide_stats():
-            raise SelectionError("the summary view needs head statistics, computed for self-attention held in memory (not diffs)")
+            raise SelectionError(
+                "the summary view needs head statistics, computed for self-attention held in memory (not diffs)"
+            )
         return proposal["value"]
 
     @t.validate("aggregation")
@@ -248,7 +286,9 @@ class AttentionWidget(anywidget.AnyWidget):
     @t.validate("hide_special")
     def _valid_hide_special(self, proposal: dict) -> bool:
         if proposal["value"] and self._tile_server is not None:
-            raise SelectionError("hiding special tokens renormalises rows in the browser, which holds only thumbnails with tiled transport")
+            raise SelectionError(
+                "hiding special tokens renormalises rows in the browser, which holds only thumbnails with tiled transport"
+            )
         return proposal["value"]
 
     @t.validate("heads", "include_heads")

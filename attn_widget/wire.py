@@ -29,7 +29,9 @@ from .arrays import AttentionResult, thumbnails
 #: The built renderer (``widget.js``/``widget.css``), shared by the live widget and exported pages.
 STATIC = pathlib.Path(__file__).parent / "static"
 #: ``wire_schema.json``, parsed.
-SCHEMA: dict[str, Any] = json.loads(resources.files(__package__).joinpath("wire_schema.json").read_text(encoding="utf-8"))
+SCHEMA: dict[str, Any] = json.loads(
+    resources.files(__package__).joinpath("wire_schema.json").read_text(encoding="utf-8")
+)
 #: Synced trait names the browser may set (``"both"``) and those only the kernel sets (``"to_js"``).
 TWO_WAY = tuple(name for name, spec in SCHEMA["traits"].items() if spec["direction"] == "both")
 ONE_WAY = tuple(name for name, spec in SCHEMA["traits"].items() if spec["direction"] == "to_js")

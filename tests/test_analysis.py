@@ -79,7 +79,7 @@ def test_statistics_are_vectorised_consistently_across_layers_and_heads():
     a = softmax_attention(rng, (3, 4, 7, 7))
     s = an.head_statistics(a)
     for layer, head in [(0, 0), (2, 3), (1, 2)]:
-        one = an.head_statistics(a[layer:layer + 1, head:head + 1])
+        one = an.head_statistics(a[layer : layer + 1, head : head + 1])
         for name in s:
             assert s[name][layer, head] == pytest.approx(one[name][0, 0], rel=1e-5, abs=1e-7), name
 
@@ -143,10 +143,13 @@ def test_statistics_refuse_cross_attention():
 
 # --------------------------------------------------------------------------- rollout and flow
 
-TWO_LAYERS = np.array([
-    [[[1, 0], [1, 0]], [[1, 0], [0, 1]]],          # layer 1: mean over heads [[1, 0], [.5, .5]]
-    [[[0.5, 0.5], [0, 1]], [[0.5, 0.5], [0, 1]]],  # layer 2: mean [[.5, .5], [0, 1]]
-], dtype=np.float32)
+TWO_LAYERS = np.array(
+    [
+        [[[1, 0], [1, 0]], [[1, 0], [0, 1]]],  # layer 1: mean over heads [[1, 0], [.5, .5]]
+        [[[0.5, 0.5], [0, 1]], [[0.5, 0.5], [0, 1]]],  # layer 2: mean [[.5, .5], [0, 1]]
+    ],
+    dtype=np.float32,
+)
 
 
 def test_rollout_of_identity_is_identity():
@@ -189,8 +192,12 @@ def networkx_flow(mats):
         for i in range(n):
             for j in range(n):
                 g.add_edge((l, i), (l - 1, j), capacity=float(mats[l - 1, i, j]))
-    flows = np.array([[nx.maximum_flow_value(g, (layers, i), (0, j), flow_func=nx.algorithms.flow.edmonds_karp)
-                       for j in range(n)] for i in range(n)])
+    flows = np.array(
+        [
+            [nx.maximum_flow_value(g, (layers, i), (0, j), flow_func=nx.algorithms.flow.edmonds_karp) for j in range(n)]
+            for i in range(n)
+        ]
+    )
     return flows / flows.sum(-1, keepdims=True)
 
 
@@ -259,7 +266,7 @@ def direct_value_weighted(family, model, inputs):
             elif family == "gpt2":
                 layer = base.h[l]
                 qkv = layer.ln_1(x) @ layer.attn.c_attn.weight + layer.attn.c_attn.bias
-                v = qkv[:, 2 * x.shape[-1]:]
+                v = qkv[:, 2 * x.shape[-1] :]
                 wo = layer.attn.c_proj.weight
             else:
                 layer = base.layers[l]
@@ -267,8 +274,12 @@ def direct_value_weighted(family, model, inputs):
                 wo = layer.self_attn.o_proj.weight.T
             d = wo.shape[0] // heads
             kv = v.shape[-1] // d
-            f = torch.stack([v[:, (h // (heads // kv)) * d:(h // (heads // kv) + 1) * d] @ wo[h * d:(h + 1) * d]
-                             for h in range(heads)]).double()  # (heads, key, d_model)
+            f = torch.stack(
+                [
+                    v[:, (h // (heads // kv)) * d : (h // (heads // kv) + 1) * d] @ wo[h * d : (h + 1) * d]
+                    for h in range(heads)
+                ]
+            ).double()  # (heads, key, d_model)
             vectors = alpha[..., None] * f[:, None, :, :]  # (heads, query, key, d_model)
             per_head.append(vectors.norm(dim=-1))
             per_layer.append(vectors.sum(0).norm(dim=-1))
@@ -298,8 +309,8 @@ def test_value_weighted_grouped_kv_heads_share_values(tokenizer):
     with torch.no_grad():
         for layer in model.model.layers:
             w = layer.self_attn.o_proj.weight
-            w[:, d:2 * d] = w[:, :d]  # heads 0, 1, 2 get the same W_O slice
-            w[:, 2 * d:3 * d] = w[:, :d]
+            w[:, d : 2 * d] = w[:, :d]  # heads 0, 1, 2 get the same W_O slice
+            w[:, 2 * d : 3 * d] = w[:, :d]
     raw = value_weighted_attention(model, tokenizer, "a bird sang in the tree")
     lower = np.tril(np.ones(raw.attention.shape[-2:], bool))
     f_norm = raw.per_head[..., lower] / raw.attention[..., lower]  # ‖f_h(x_j)‖ per (layer, head, pair)

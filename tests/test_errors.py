@@ -9,7 +9,15 @@ from helpers import TOKENS, softmax_attention
 from tiny_models import make_model
 
 import attn_widget
-from attn_widget import AttentionInputError, AttentionWidget, extract_attention, from_model, head_view, model_view, neuron_view
+from attn_widget import (
+    AttentionInputError,
+    AttentionWidget,
+    extract_attention,
+    from_model,
+    head_view,
+    model_view,
+    neuron_view,
+)
 
 
 @pytest.mark.parametrize(
@@ -56,14 +64,22 @@ def test_bad_selections_in_the_constructor_and_entry_points_raise_the_same_type(
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: model_view(softmax_attention(n=5), TOKENS, include_head=[0]),
-         "model_view() got an unexpected keyword argument 'include_head'; did you mean 'include_heads'?"),
-        (lambda: head_view(softmax_attention(n=5), TOKENS, layers=[0]),
-         "head_view() got an unexpected keyword argument 'layers'; did you mean 'layer'?"),
-        (lambda: AttentionWidget(softmax_attention(n=5), TOKENS, encodng="float16"),
-         "AttentionWidget() got an unexpected keyword argument 'encodng'; did you mean 'encoding'?"),
-        (lambda: AttentionWidget(softmax_attention(n=5), TOKENS, zzz=1),
-         "AttentionWidget() got an unexpected keyword argument 'zzz'"),
+        (
+            lambda: model_view(softmax_attention(n=5), TOKENS, include_head=[0]),
+            "model_view() got an unexpected keyword argument 'include_head'; did you mean 'include_heads'?",
+        ),
+        (
+            lambda: head_view(softmax_attention(n=5), TOKENS, layers=[0]),
+            "head_view() got an unexpected keyword argument 'layers'; did you mean 'layer'?",
+        ),
+        (
+            lambda: AttentionWidget(softmax_attention(n=5), TOKENS, encodng="float16"),
+            "AttentionWidget() got an unexpected keyword argument 'encodng'; did you mean 'encoding'?",
+        ),
+        (
+            lambda: AttentionWidget(softmax_attention(n=5), TOKENS, zzz=1),
+            "AttentionWidget() got an unexpected keyword argument 'zzz'",
+        ),
     ],
 )
 def test_unknown_keywords_raise_type_error_naming_the_closest(call, message):
@@ -75,12 +91,18 @@ def test_unknown_keywords_raise_type_error_naming_the_closest(call, message):
 def test_unknown_keywords_of_the_model_entry_points(tokenizer):
     model = make_model("bert", tokenizer)
     cases = [
-        (lambda: from_model(model, tokenizer, "the cat", aggregatons=("value",)),
-         "from_model() got an unexpected keyword argument 'aggregatons'; did you mean 'aggregations'?"),
-        (lambda: extract_attention(model, tokenizer, "the cat", with_q=True),
-         "extract_attention() got an unexpected keyword argument 'with_q'; did you mean 'with_qk'?"),
-        (lambda: neuron_view.show(model, "bert", tokenizer, "the cat", sentence_c="a dog"),
-         "show() got an unexpected keyword argument 'sentence_c'; did you mean 'sentence_b'?"),
+        (
+            lambda: from_model(model, tokenizer, "the cat", aggregatons=("value",)),
+            "from_model() got an unexpected keyword argument 'aggregatons'; did you mean 'aggregations'?",
+        ),
+        (
+            lambda: extract_attention(model, tokenizer, "the cat", with_q=True),
+            "extract_attention() got an unexpected keyword argument 'with_q'; did you mean 'with_qk'?",
+        ),
+        (
+            lambda: neuron_view.show(model, "bert", tokenizer, "the cat", sentence_c="a dog"),
+            "show() got an unexpected keyword argument 'sentence_c'; did you mean 'sentence_b'?",
+        ),
     ]
     calls = []
     model.register_forward_pre_hook(lambda *_: calls.append(1))

@@ -35,7 +35,7 @@ def test_html_fallback_cap_gives_static_preview(monkeypatch):
     monkeypatch.setattr(attn_widget.config, "html_fallback_max_bytes", 10_000)
     html = widget()._repr_mimebundle_()[0]["text/html"]
     assert "aw-esm" not in html and "aw-state" not in html
-    assert "<img src=\"data:image/png;base64," in html and "html_fallback_max_bytes = 10,000" in html
+    assert '<img src="data:image/png;base64,' in html and "html_fallback_max_bytes = 10,000" in html
 
 
 def test_preview_png_is_layers_by_heads_thumbnails():

@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 import torch
-
-from attn_widget import AttentionInputError, AttentionWidget, quantize_attention
 from helpers import softmax_attention
 
+from attn_widget import AttentionInputError, AttentionWidget, quantize_attention
 from attn_widget.arrays import check_tokens, prettify_tokens, to_attention_array
 
 

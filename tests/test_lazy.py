@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 import torch
+from tiny_models import make_model
 
 from attn_widget import extract_attention
 from attn_widget.arrays import LazyAttention, pool_max, thumbnails, tile
 from attn_widget.models import capture_projections
-from tiny_models import make_model
 
 
 @pytest.mark.parametrize("family", ["bert", "gpt2", "llama"])
@@ -64,7 +64,9 @@ def test_widget_tiles_transport_sends_thumbnails_not_weights(monkeypatch):
     _, _, buffers = _remove_buffers(w.get_state())
     assert sum(len(b) for b in buffers) == 3 * 4 * 60 * 60  # thumbnails only
     # A full-resolution window served on request equals the weights.
-    window = w._tile_server.window({"kind": "self", "layer": 2, "heads": [3, 1], "q0": 10, "q1": 50, "k0": 0, "k1": 300, "step": 1})
+    window = w._tile_server.window(
+        {"kind": "self", "layer": 2, "heads": [3, 1], "q0": 10, "q1": 50, "k0": 0, "k1": 300, "step": 1}
+    )
     np.testing.assert_array_equal(window, a[2, [3, 1], 10:50])
     assert AttentionWidget(a, tokens, transport="full").attention_data["self"].get("tiled") is None
 
@@ -96,7 +98,9 @@ def test_lazy_attention_goes_to_the_widget_as_tiles(tokenizer):
     with capture_projections(model) as capture, torch.no_grad():
         model(**tokenizer("the cat sat on the mat", return_tensors="pt"))
     lazy = LazyAttention(*capture.arrays(), capture.scaling, causal=True)
-    w = AttentionWidget(lazy, tokenizer.convert_ids_to_tokens(tokenizer("the cat sat on the mat")["input_ids"]), include_layers=[2])
+    w = AttentionWidget(
+        lazy, tokenizer.convert_ids_to_tokens(tokenizer("the cat sat on the mat")["input_ids"]), include_layers=[2]
+    )
     assert w.attention_data["self"]["tiled"] and w.layer_numbers == [2]
     with pytest.raises(ValueError, match="sent as tiles"):
         AttentionWidget(lazy, [str(i) for i in range(lazy.shape[2])], transport="full")
@@ -122,7 +126,9 @@ def test_causal_windows_right_of_the_rows_are_zero_and_shaped():
     dense = np.asarray(lazy)
     for window in ((0, 50, 100, 300, 3), (0, 300, 0, 300, 7), (140, 290, 130, 260, 4)):
         q0, q1, k0, k1, step = window
-        np.testing.assert_allclose(tile(lazy, 0, [1, 0], q0, q1, k0, k1, step), pool_max(dense[0, [1, 0], q0:q1, k0:k1], step), atol=1e-6)
+        np.testing.assert_allclose(
+            tile(lazy, 0, [1, 0], q0, q1, k0, k1, step), pool_max(dense[0, [1, 0], q0:q1, k0:k1], step), atol=1e-6
+        )
 
 
 def test_tile_step_larger_than_the_window_is_refused():
@@ -130,4 +136,6 @@ def test_tile_step_larger_than_the_window_is_refused():
 
     w = AttentionWidget(np.full((1, 1, 100, 100), 0.01, np.float32), [str(i) for i in range(100)], transport="tiles")
     with pytest.raises(Exception, match="outside"):
-        w._tile_server.window({"kind": "self", "layer": 0, "heads": [0], "q0": 0, "q1": 100, "k0": 0, "k1": 100, "step": 10**9})
+        w._tile_server.window(
+            {"kind": "self", "layer": 0, "heads": [0], "q0": 0, "q1": 100, "k0": 0, "k1": 100, "step": 10**9}
+        )

@@ -6,12 +6,19 @@ import re
 import numpy as np
 import pytest
 import traitlets
-from ipywidgets.widgets.widget import _remove_buffers
 from IPython.display import HTML
+from ipywidgets.widgets.widget import _remove_buffers
 from tiny_models import HEADS, HIDDEN, LAYERS, make_model
 
 import attn_widget
-from attn_widget import AttentionInputError, AttentionResult, AttentionWidget, extract_attention, from_model, neuron_view
+from attn_widget import (
+    AttentionInputError,
+    AttentionResult,
+    AttentionWidget,
+    extract_attention,
+    from_model,
+    neuron_view,
+)
 from attn_widget.errors import UnsupportedModelError
 
 HEAD_DIM = HIDDEN // HEADS
@@ -95,7 +102,9 @@ def test_bytes_for_12_layers_12_heads_head_dim_64_at_128_tokens():
     assert len(json.dumps(traits)) < 10_000
 
 
-@pytest.mark.parametrize(("family", "pair", "causal"), [("bert", PAIR, False), ("gpt2", None, True), ("llama", None, True)])
+@pytest.mark.parametrize(
+    ("family", "pair", "causal"), [("bert", PAIR, False), ("gpt2", None, True), ("llama", None, True)]
+)
 def test_show_returns_self_contained_neuron_view(family, pair, causal, tokenizer):
     model = make_model(family, tokenizer)
     html = neuron_view.show(model, family, tokenizer, TEXT, pair, layer=2, head=1, html_action="return")
@@ -119,9 +128,13 @@ def test_show_view_displays_and_submodule_import(tokenizer, capsys):
 
 def test_show_errors(tokenizer):
     bert = make_model("bert", tokenizer)
-    with pytest.raises(ValueError, match=r"model_type 'gpt2' does not match the model: BertModel has config.model_type 'bert'"):
+    with pytest.raises(
+        ValueError, match=r"model_type 'gpt2' does not match the model: BertModel has config.model_type 'bert'"
+    ):
         neuron_view.show(bert, "gpt2", tokenizer, TEXT)
-    with pytest.raises(UnsupportedModelError, match="model_type 'xlnet' is not supported; supported model types: bert, roberta"):
+    with pytest.raises(
+        UnsupportedModelError, match="model_type 'xlnet' is not supported; supported model types: bert, roberta"
+    ):
         neuron_view.show(bert, "xlnet", tokenizer, TEXT)
     with pytest.raises(UnsupportedModelError, match=r"BartForConditionalGeneration \(model_type 'bart'\)"):
         from_model(make_model("bart", tokenizer), tokenizer, TEXT, view="neuron")

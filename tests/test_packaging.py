@@ -5,13 +5,18 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 import attn_widget
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_wheel_contents(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)], check=True
+    )
     (wheel,) = tmp_path.glob("attn_widget-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     data = next(n.split("/")[0] for n in names if ".data/" in n)
@@ -31,6 +36,8 @@ def test_extensions_enabled_in_this_environment():
     bin_dir = Path(sys.executable).parent
     lab = subprocess.run([bin_dir / "jupyter", "labextension", "list"], capture_output=True, text=True, check=True)
     assert "attn-widget v0.1.0 enabled" in (lab.stdout + lab.stderr).replace("\x1b[32m", "").replace("\x1b[0m", "")
-    server = subprocess.run([bin_dir / "jupyter", "server", "extension", "list"], capture_output=True, text=True, check=True)
+    server = subprocess.run(
+        [bin_dir / "jupyter", "server", "extension", "list"], capture_output=True, text=True, check=True
+    )
     out = server.stdout + server.stderr
     assert "attn_widget" in out and "attn_widget enabled" in out.replace("\x1b[32m", "").replace("\x1b[0m", "")

@@ -48,7 +48,7 @@ def test_softmax_of_captured_qk_equals_model_attention(family, tokenizer):
     seq = len(result.tokens)
     assert result.queries.shape == result.keys.shape == (LAYERS, HEADS, seq, HEAD_DIM)
     assert result.queries.dtype == result.keys.dtype == np.float32
-    np.testing.assert_allclose(result.extras["qk_scaling"], HEAD_DIM ** -0.5, rtol=1e-6)
+    np.testing.assert_allclose(result.extras["qk_scaling"], HEAD_DIM**-0.5, rtol=1e-6)
     if family == "bert":
         assert result.sentence_b_start == result.tokens.index("[SEP]") + 1
     rebuilt = softmax_attention(result.queries, result.keys, result.extras["qk_scaling"], visible(family, seq))
@@ -145,7 +145,7 @@ def test_neuron_payload_round_trips_float16_buffers(tokenizer):
     assert payload["shape"] == [LAYERS, HEADS, seq, HEAD_DIM]
     assert payload["head_dim"] == HEAD_DIM and payload["dtype"] == "float16"
     assert payload["layers"] == list(range(LAYERS))
-    assert payload["scaling"] == pytest.approx([HEAD_DIM ** -0.5] * LAYERS)
+    assert payload["scaling"] == pytest.approx([HEAD_DIM**-0.5] * LAYERS)
     for name, array in (("queries", result.queries), ("keys", result.keys)):
         assert all(isinstance(b, bytes) and len(b) == HEADS * seq * HEAD_DIM * 2 for b in payload[name])
         decoded = np.stack([np.frombuffer(b, dtype="<f2").reshape(HEADS, seq, HEAD_DIM) for b in payload[name]])
@@ -173,8 +173,9 @@ def test_neuron_payload_size_bert_base_shape():
     """12 layers × 12 heads × head_dim 64 at 128 tokens: 2 × 12·12·128·64 halves = 4.7 MB."""
     rng = np.random.default_rng(0)
     qk = rng.standard_normal((2, 12, 12, 128, 64), dtype=np.float32)
-    result = AttentionResult(tokens=["t"] * 128, attention=np.zeros((12, 12, 128, 128), np.float32),
-                             queries=qk[0], keys=qk[1])
+    result = AttentionResult(
+        tokens=["t"] * 128, attention=np.zeros((12, 12, 128, 128), np.float32), queries=qk[0], keys=qk[1]
+    )
     payload = neuron_payload(result)
     assert sum(len(b) for b in payload["queries"] + payload["keys"]) == 4_718_592
     assert payload["scaling"] == [0.125] * 12
@@ -190,4 +191,6 @@ def test_neuron_payload_errors(tokenizer):
     with pytest.raises(ValueError, match="float16 range"):
         neuron_payload(result)
     with pytest.raises(IndexError):
-        neuron_payload(AttentionResult(tokens=[], attention=result.attention, queries=result.keys, keys=result.keys), layer=1)
+        neuron_payload(
+            AttentionResult(tokens=[], attention=result.attention, queries=result.keys, keys=result.keys), layer=1
+        )

@@ -5,17 +5,19 @@ import json
 import numpy as np
 import pytest
 import traitlets
+from helpers import TOKENS, softmax_attention
+from tiny_models import make_model
 
 import attn_widget
 from attn_widget import AttentionInputError, AttentionWidget
 from attn_widget.analysis import FLOW_MAX_TOKENS, attention_flow, attention_rollout, head_statistics
 from attn_widget.wire import QuantizedAttention
-from helpers import TOKENS, softmax_attention
-from tiny_models import make_model
 
 
 def decode(state: dict) -> np.ndarray:
-    return QuantizedAttention(state["layers"], np.array(state["scale"]), tuple(state["shape"]), state["dtype"]).dequantize()
+    return QuantizedAttention(
+        state["layers"], np.array(state["scale"]), tuple(state["shape"]), state["dtype"]
+    ).dequantize()
 
 
 def stats_of(w: AttentionWidget) -> dict[str, np.ndarray]:
@@ -42,17 +44,23 @@ def test_rollout_and_flow_blocks_match_analysis_and_are_small():
 def test_include_layers_selects_rollout_layers_of_the_whole_model():
     a = softmax_attention(layers=4, heads=2, n=5)
     w = AttentionWidget(a, TOKENS, aggregations=("rollout",), include_layers=[1, 3])
-    np.testing.assert_allclose(decode(w.aggregation_data["rollout"])[:, 0], attention_rollout(a, per_layer=True)[[1, 3]], atol=2e-3)
+    np.testing.assert_allclose(
+        decode(w.aggregation_data["rollout"])[:, 0], attention_rollout(a, per_layer=True)[[1, 3]], atol=2e-3
+    )
 
 
 def test_unavailable_aggregations_say_why():
     n = FLOW_MAX_TOKENS + 1
-    w = AttentionWidget(softmax_attention(layers=2, heads=2, n=n), [f"t{i}" for i in range(n)], aggregations=("rollout", "flow"))
+    w = AttentionWidget(
+        softmax_attention(layers=2, heads=2, n=n), [f"t{i}" for i in range(n)], aggregations=("rollout", "flow")
+    )
     assert "rollout" in w.aggregation_data and "flow" not in w.aggregation_data
     assert f"max_tokens={FLOW_MAX_TOKENS}" in w.aggregation_notes["flow"]
     with pytest.raises(traitlets.TraitError, match="'flow' is not available: attention flow is exact max-flow"):
         w.aggregation = "flow"
-    subset = AttentionWidget(softmax_attention(layers=2, heads=2, n=5), TOKENS, layer_numbers=[3, 7], aggregations=("rollout",))
+    subset = AttentionWidget(
+        softmax_attention(layers=2, heads=2, n=5), TOKENS, layer_numbers=[3, 7], aggregations=("rollout",)
+    )
     assert subset.aggregation_data == {} and "every layer and head" in subset.aggregation_notes["rollout"]
     tiled = AttentionWidget(softmax_attention(n=5), TOKENS, transport="tiles", aggregations=("rollout",))
     assert tiled.aggregation_data == {} and "tiled transport" in tiled.aggregation_notes["rollout"]
@@ -96,9 +104,13 @@ def test_head_stats_travel_as_float32_buffers_and_enable_the_summary_view():
     assert sum(len(b) for b in buffers) == len(expected) * 144 * 4 and len(json.dumps(state)) < 500
     w.view = "summary"
     assert w.view == "summary"
-    lazy_free = AttentionWidget(encoder_attention=softmax_attention(n=5), decoder_attention=softmax_attention(n=3),
-                                cross_attention=np.full((2, 3, 3, 5), 0.2, np.float32), encoder_tokens=TOKENS,
-                                decoder_tokens=["<s>", "x", "</s>"])
+    lazy_free = AttentionWidget(
+        encoder_attention=softmax_attention(n=5),
+        decoder_attention=softmax_attention(n=3),
+        cross_attention=np.full((2, 3, 3, 5), 0.2, np.float32),
+        encoder_tokens=TOKENS,
+        decoder_tokens=["<s>", "x", "</s>"],
+    )
     lazy_free.stats_requested = True
     assert lazy_free.head_stats == {} and lazy_free.decoder_special_positions == [0, 2]
     with pytest.raises(traitlets.TraitError, match="summary view needs head statistics"):

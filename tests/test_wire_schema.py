@@ -10,7 +10,7 @@ from helpers import TOKENS, softmax_attention
 
 from attn_widget import AttentionWidget
 from attn_widget.arrays import AttentionResult
-from attn_widget.wire import SCHEMA, ONE_WAY, TWO_WAY, QuantizedAttention
+from attn_widget.wire import ONE_WAY, SCHEMA, TWO_WAY, QuantizedAttention
 
 TILE = {"kind": "self", "layer": 1, "heads": [2, 0], "q0": 0, "q1": 20, "k0": 4, "k1": 20, "step": 3}
 
@@ -20,7 +20,9 @@ class SentMessages:
 
     def __init__(self, widget: AttentionWidget, monkeypatch: pytest.MonkeyPatch) -> None:
         self.sent: list[tuple[dict, list]] = []
-        monkeypatch.setattr(widget, "send", lambda content, buffers=None: self.sent.append((content, list(buffers or []))))
+        monkeypatch.setattr(
+            widget, "send", lambda content, buffers=None: self.sent.append((content, list(buffers or [])))
+        )
 
 
 def test_schema_ships_as_package_data_and_is_the_one_python_reads():
@@ -35,8 +37,19 @@ def test_synced_traits_match_the_schema_names_and_directions():
     widget = AttentionWidget(softmax_attention(n=5), TOKENS)
     # Two-way traits are what the browser may set: the validated selections (and the stats request).
     for name in TWO_WAY:
-        assert name in ("stats_requested", "view", "aggregation", "hide_special", "layer", "heads", "head",
-                        "include_heads", "attention_filter", "mode", "theme")
+        assert name in (
+            "stats_requested",
+            "view",
+            "aggregation",
+            "hide_special",
+            "layer",
+            "heads",
+            "head",
+            "include_heads",
+            "attention_filter",
+            "mode",
+            "theme",
+        )
     assert set(TWO_WAY) | set(ONE_WAY) == set(SCHEMA["traits"]) and not set(TWO_WAY) & set(ONE_WAY)
     for name, spec in SCHEMA["traits"].items():
         if spec["type"] == "enum":
@@ -54,7 +67,10 @@ def check_block(block: dict) -> None:
         rows, cols = block["thumbs"]["shape"]
         assert all(len(b) == heads * rows * cols for b in block["thumbs"]["layers"])
     else:
-        assert all(isinstance(b, bytes) and len(b) == heads * q * k * schema["dtypes"][block["dtype"]]["bytes"] for b in block["layers"])
+        assert all(
+            isinstance(b, bytes) and len(b) == heads * q * k * schema["dtypes"][block["dtype"]]["bytes"]
+            for b in block["layers"]
+        )
 
 
 def test_encoded_blocks_neuron_and_stats_follow_the_schema():
@@ -63,7 +79,9 @@ def test_encoded_blocks_neuron_and_stats_follow_the_schema():
         w = AttentionWidget(a, TOKENS, encoding=encoding, aggregations=("rollout",))
         for block in (*w.attention_data.values(), *w.aggregation_data.values()):
             check_block(block)
-        np.testing.assert_allclose(QuantizedAttention.from_state(w.attention_data["self"]).dequantize(), np.stack(a), atol=2e-3)
+        np.testing.assert_allclose(
+            QuantizedAttention.from_state(w.attention_data["self"]).dequantize(), np.stack(a), atol=2e-3
+        )
     check_block(AttentionWidget(a, TOKENS, transport="tiles").attention_data["self"])
     rng = np.random.default_rng(0)
     qk = rng.standard_normal((2, 2, 3, 5, 4), dtype=np.float32)
@@ -85,7 +103,10 @@ def test_tile_request_is_answered_with_a_result_and_one_buffer(monkeypatch):
     assert set(content["result"]) == set(SCHEMA["rpc"]["methods"]["tile"]["result"])
     rows, cols = content["result"]["rows"], content["result"]["cols"]
     assert (rows, cols) == (7, 6) and len(buffers) == 1 and len(buffers[0]) == 2 * rows * cols
-    tile = np.frombuffer(buffers[0], np.uint8).reshape(2, rows, cols) * (np.array(content["result"]["scale"]) / 255)[:, None, None]
+    tile = (
+        np.frombuffer(buffers[0], np.uint8).reshape(2, rows, cols)
+        * (np.array(content["result"]["scale"]) / 255)[:, None, None]
+    )
     expected = np.zeros((2, 21, 18), np.float32)
     expected[:, :20, :16] = a[1, [2, 0], 0:20, 4:20]
     np.testing.assert_allclose(tile, expected.reshape(2, 7, 3, 6, 3).max(axis=(2, 4)), atol=2e-3)
@@ -103,7 +124,9 @@ def test_tile_request_is_answered_with_a_result_and_one_buffer(monkeypatch):
     ],
 )
 def test_bad_requests_answer_an_error_message_not_a_traceback(monkeypatch, request_, message):
-    w = AttentionWidget(np.stack(softmax_attention(layers=2, heads=3, n=20)), [f"t{i}" for i in range(20)], transport="tiles")
+    w = AttentionWidget(
+        np.stack(softmax_attention(layers=2, heads=3, n=20)), [f"t{i}" for i in range(20)], transport="tiles"
+    )
     out = SentMessages(w, monkeypatch)
     w._rpc.handle(w, {"rpc": "request", "id": 3, **request_}, [])
     ((content, buffers),) = out.sent

@@ -14,9 +14,17 @@ from typing import Any
 import numpy as np
 
 from ..analysis import induction_score, value_weighted_layer
-from ..arrays import AttentionResult, LazyAttention, ValueNorms, ValueWeightedAttention, check_indices, to_attention_array
+from ..arrays import (
+    AttentionResult,
+    LazyAttention,
+    ValueNorms,
+    ValueWeightedAttention,
+    check_indices,
+    to_attention_array,
+)
 from ..errors import SDPA_HINT, AttentionInputError, checked_keywords
 from .families import Capture, capture_projections, out_weight
+
 
 @contextlib.contextmanager
 def eager_attention(model: Any) -> Iterator[None]:
@@ -47,7 +55,11 @@ def eager_attention(model: Any) -> Iterator[None]:
 
 
 def _encode(tokenizer: Any, text: str, text_pair: str | None) -> Any:
-    return tokenizer(text, text_pair, return_tensors="pt") if text_pair is not None else tokenizer(text, return_tensors="pt")
+    return (
+        tokenizer(text, text_pair, return_tensors="pt")
+        if text_pair is not None
+        else tokenizer(text, return_tensors="pt")
+    )
 
 
 def _sentence_b_start(encoding: Any) -> int | None:
@@ -118,10 +130,16 @@ def extract_attention(
     enc = _encode(tokenizer, text, None if is_enc_dec else text_pair)
     inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "token_type_ids", "attention_mask")}
     if is_enc_dec:
-        unsupported = {"layers": layers, "heads": heads, "lazy": lazy or None}  # with_qk/values: the family registry says
+        unsupported = {
+            "layers": layers,
+            "heads": heads,
+            "lazy": lazy or None,
+        }  # with_qk/values: the family registry says
         given = [name for name, value in unsupported.items() if value is not None]
         if given:
-            raise AttentionInputError(f"{', '.join(given)} apply to self-attention models; encoder-decoder models give all layers and heads")
+            raise AttentionInputError(
+                f"{', '.join(given)} apply to self-attention models; encoder-decoder models give all layers and heads"
+            )
         dec_ids = tokenizer(decoder_text or text_pair or text, return_tensors="pt")["input_ids"].to(device)
         inputs["decoder_input_ids"] = dec_ids
     n_tokens = inputs["input_ids"].shape[1]
@@ -130,11 +148,16 @@ def extract_attention(
         lazy = eager_bytes > max_memory and not is_enc_dec
     if lazy:
         if with_qk or with_values:
-            reason = (f"{n_tokens} tokens need {_gib(eager_bytes)} of attention (> max_memory={_gib(max_memory)})"
-                      if eager_bytes > max_memory else "lazy=True was asked for")
+            reason = (
+                f"{n_tokens} tokens need {_gib(eager_bytes)} of attention (> max_memory={_gib(max_memory)})"
+                if eager_bytes > max_memory
+                else "lazy=True was asked for"
+            )
             needs = "the neuron view" if with_qk else "value-weighted attention"
-            raise AttentionInputError(f"{reason}: {needs} needs the model's own attention weights; "
-                                      "use a shorter input, raise max_memory, or drop lazy=True")
+            raise AttentionInputError(
+                f"{reason}: {needs} needs the model's own attention weights; "
+                "use a shorter input, raise max_memory, or drop lazy=True"
+            )
         return _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory)
     if eager_bytes > max_memory:
         raise AttentionInputError(
@@ -142,7 +165,11 @@ def extract_attention(
             f"{model.config.num_attention_heads} heads × {n_tokens}² × 4 bytes), more than max_memory={_gib(max_memory)}; "
             "use lazy=True (computes layers on demand from queries/keys), a shorter input, or raise max_memory"
         )
-    hooks = capture_projections(model, qk=with_qk, values=with_values) if with_qk or with_values else contextlib.nullcontext()
+    hooks = (
+        capture_projections(model, qk=with_qk, values=with_values)
+        if with_qk or with_values
+        else contextlib.nullcontext()
+    )
     with eager_attention(model), torch.no_grad(), hooks as capture:
         out = model(**inputs, output_attentions=True, return_dict=True)
 
@@ -150,14 +177,19 @@ def extract_attention(
         return list(tokenizer.convert_ids_to_tokens(ids[0].tolist()))
 
     if is_enc_dec:
-        parts = {name: getattr(out, name, None) for name in ("encoder_attentions", "decoder_attentions", "cross_attentions")}
+        parts = {
+            name: getattr(out, name, None) for name in ("encoder_attentions", "decoder_attentions", "cross_attentions")
+        }
         for name, value in parts.items():
             if not value:
                 raise AttentionInputError(f"{type(model).__name__} returned no {name}. {SDPA_HINT}")
         encoder = to_attention_array(parts["encoder_attentions"], name="encoder_attentions")
         enc_tokens, dec_tokens = convert(inputs["input_ids"]), convert(inputs["decoder_input_ids"])
         return AttentionResult(
-            tokens=enc_tokens, attention=encoder, encoder_tokens=enc_tokens, decoder_tokens=dec_tokens,
+            tokens=enc_tokens,
+            attention=encoder,
+            encoder_tokens=enc_tokens,
+            decoder_tokens=dec_tokens,
             encoder_attention=encoder,
             decoder_attention=to_attention_array(parts["decoder_attentions"], name="decoder_attentions"),
             cross_attention=to_attention_array(parts["cross_attentions"], name="cross_attentions"),
@@ -167,7 +199,9 @@ def extract_attention(
     layer_numbers = _selection(layers, len(out.attentions), "layers", "layer")
     head_numbers = _selection(heads, out.attentions[0].shape[1], "heads", "head")
     # value norms sum over every head of a layer: then all layers are converted, and selected after
-    everything = to_attention_array(out.attentions if with_values else [out.attentions[i] for i in layer_numbers], name="attentions")
+    everything = to_attention_array(
+        out.attentions if with_values else [out.attentions[i] for i in layer_numbers], name="attentions"
+    )
     selected = everything[layer_numbers] if with_values else everything
     result = AttentionResult(
         tokens=convert(inputs["input_ids"]),
@@ -180,11 +214,15 @@ def extract_attention(
         result.causal = capture.causal
     if with_qk:  # the same layers and heads as the attention
         capture.fill(result)
-        result.queries, result.keys = (np.ascontiguousarray(a[np.ix_(layer_numbers, head_numbers)]) for a in (result.queries, result.keys))
+        result.queries, result.keys = (
+            np.ascontiguousarray(a[np.ix_(layer_numbers, head_numbers)]) for a in (result.queries, result.keys)
+        )
         result.extras["qk_scaling"] = result.extras["qk_scaling"][layer_numbers]
     if with_values:
         norms = _value_norms(model, capture, everything)
-        result.value_norms = ValueNorms(norms.per_head[np.ix_(layer_numbers, head_numbers)], norms.per_layer[layer_numbers])
+        result.value_norms = ValueNorms(
+            norms.per_head[np.ix_(layer_numbers, head_numbers)], norms.per_layer[layer_numbers]
+        )
     return result
 
 
@@ -222,11 +260,17 @@ def _extract_lazy(model, tokenizer, enc, inputs, layers, heads, max_memory) -> A
         raise AttentionInputError("lazy extraction handles one unpadded input; padding masks are not applied")
     one_layer = attention_memory(model.config, queries.shape[2], 1, len(head_numbers))
     if one_layer > max_memory:
-        raise AttentionInputError(f"one layer of attention at {queries.shape[2]} tokens needs {_gib(one_layer)}, "
-                                  f"more than max_memory={_gib(max_memory)}; pass heads= or a shorter input")
+        raise AttentionInputError(
+            f"one layer of attention at {queries.shape[2]} tokens needs {_gib(one_layer)}, "
+            f"more than max_memory={_gib(max_memory)}; pass heads= or a shorter input"
+        )
     select = np.ix_(layer_numbers, head_numbers)
-    lazy = LazyAttention(np.ascontiguousarray(queries[select]), np.ascontiguousarray(keys[select]),
-                         capture.scaling[layer_numbers], causal)
+    lazy = LazyAttention(
+        np.ascontiguousarray(queries[select]),
+        np.ascontiguousarray(keys[select]),
+        capture.scaling[layer_numbers],
+        causal,
+    )
     return AttentionResult(
         tokens=list(tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist())),
         attention=lazy,
@@ -249,7 +293,9 @@ def value_weighted_attention(
     """
     result = extract_attention(model, tokenizer, text, text_pair, with_values=True)
     norms = result.value_norms.normalized() if normalize else result.value_norms
-    return ValueWeightedAttention(result.tokens, result.attention, norms.per_head, norms.per_layer, result.sentence_b_start)
+    return ValueWeightedAttention(
+        result.tokens, result.attention, norms.per_head, norms.per_layer, result.sentence_b_start
+    )
 
 
 def induction_scores(
@@ -276,12 +322,21 @@ def induction_scores(
         tok = tokenizer_or_vocab_size
         vocab, special = len(tok), set(tok.all_special_ids)
     if bos_token_id is None:
-        candidates = (getattr(tok, "bos_token_id", None), getattr(tok, "cls_token_id", None),
-                      getattr(model.config, "bos_token_id", None))
+        candidates = (
+            getattr(tok, "bos_token_id", None),
+            getattr(tok, "cls_token_id", None),
+            getattr(model.config, "bos_token_id", None),
+        )
         bos_token_id = next((c for c in candidates if isinstance(c, int)), None)
     length = 2 * seq_len + (bos_token_id is not None)
-    limit = next((getattr(model.config, k) for k in ("max_position_embeddings", "n_positions")
-                  if isinstance(getattr(model.config, k, None), int)), None)
+    limit = next(
+        (
+            getattr(model.config, k)
+            for k in ("max_position_embeddings", "n_positions")
+            if isinstance(getattr(model.config, k, None), int)
+        ),
+        None,
+    )
     if limit is not None and length > limit:
         raise ValueError(
             f"seq_len={seq_len} makes inputs of {length} tokens; {type(model).__name__} takes at most {limit}"
@@ -296,5 +351,6 @@ def induction_scores(
         out = model(input_ids=torch.as_tensor(ids, device=device), output_attentions=True, return_dict=True)
     if not getattr(out, "attentions", None):
         raise AttentionInputError(f"{type(model).__name__} returned no attentions. {SDPA_HINT}")
-    return np.mean([induction_score(to_attention_array(out.attentions, batch_index=b), ids[b])
-                    for b in range(batch)], axis=0)
+    return np.mean(
+        [induction_score(to_attention_array(out.attentions, batch_index=b), ids[b]) for b in range(batch)], axis=0
+    )

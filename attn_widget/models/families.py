@@ -82,7 +82,9 @@ _LLAMA = ModelFamily("layers", "self_attn", "self_attn.o_proj", _rotary)
 FAMILIES: dict[str, ModelFamily] = {
     "bert": _BERT,
     "roberta": _BERT,
-    "distilbert": ModelFamily("transformer.layer", "attention", "attention.out_lin", _linear("q_lin", "k_lin", "v_lin")),
+    "distilbert": ModelFamily(
+        "transformer.layer", "attention", "attention.out_lin", _linear("q_lin", "k_lin", "v_lin")
+    ),
     "gpt2": ModelFamily("h", "attn", "attn.c_proj", _gpt2),
     "llama": _LLAMA,
     "mistral": _LLAMA,
@@ -118,7 +120,9 @@ def model_layers(model: Any, family: ModelFamily) -> list[Any]:
     try:
         return list(_attr(model.base_model, family.layers))
     except AttributeError as err:
-        raise UnsupportedModelError(f"{type(model).__name__} has no layers at base_model.{family.layers}: {err}") from None
+        raise UnsupportedModelError(
+            f"{type(model).__name__} has no layers at base_model.{family.layers}: {err}"
+        ) from None
 
 
 def attention_modules(model: Any, what: str = "queries/keys") -> tuple[ModelFamily, list[Any]]:
@@ -157,7 +161,9 @@ class Capture:
             hidden = args[0] if args else kwargs["hidden_states"]
             with torch.no_grad():
                 parts = self._family.project(module, hidden, kwargs)
-            self._captured[index] = tuple(p.detach().float().cpu() if keep else None for p, keep in zip(parts, self._parts))
+            self._captured[index] = tuple(
+                p.detach().float().cpu() if keep else None for p, keep in zip(parts, self._parts)
+            )
 
         return store
 

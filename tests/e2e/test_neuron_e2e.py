@@ -97,7 +97,12 @@ def test_two_neuron_views_in_one_standalone_page(page, tokenizer):
     assert (first.get_attribute("data-query"), second.get_attribute("data-query")) == ("2", "4")
     assert first.locator('.aw-n-number[data-column="softmax"]').count() == 12
     assert second.locator('.aw-n-number[data-column="softmax"]').count() == 5  # causal
-    total = sum(float(v) for v in second.locator('.aw-n-number[data-column="softmax"]').evaluate_all("els => els.map(e => e.dataset.value)"))
+    total = sum(
+        float(v)
+        for v in second.locator('.aw-n-number[data-column="softmax"]').evaluate_all(
+            "els => els.map(e => e.dataset.value)"
+        )
+    )
     assert abs(total - 1) < 1e-9
 
     heads = page.locator(".attn-widget .aw-nhead")

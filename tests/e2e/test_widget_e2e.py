@@ -100,4 +100,7 @@ def test_auto_theme_follows_jupyterlab_dark(lab, page):
     finally:  # the theme is a user setting of the shared test server
         page.evaluate(change_theme, "JupyterLab Light")
     assert root.get_attribute("data-theme") == "dark" and light != dark
-    assert dark == page.evaluate("(c) => { const d = document.createElement('div'); d.style.color = c; document.body.append(d); const v = getComputedStyle(d).color; d.remove(); return v; }", lab_dark)
+    assert dark == page.evaluate(
+        "(c) => { const d = document.createElement('div'); d.style.color = c; document.body.append(d); const v = getComputedStyle(d).color; d.remove(); return v; }",
+        lab_dark,
+    )
