@@ -51,7 +51,7 @@ class RpcEndpoint:
             return
         if content.get("rpc") == "request":
             self._widget.send(*self.answer(content))
-        elif content.get("rpc") == "response" and content.get("id") in self._pending:
+        elif content.get("rpc") == "response" and isinstance(content.get("id"), str) and content["id"] in self._pending:
             future = self._pending.pop(content["id"])
             if content.get("error") is not None:
                 _settle(future, error=RpcError(str(content["error"])))
