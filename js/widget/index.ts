@@ -36,7 +36,7 @@ export function resolveCoverage(setting: string, tokens: number): number {
   return setting === 'auto' ? (tokens > AUTO_PRUNE_TOKENS ? 0.7 : 1) : Number(setting);
 }
 
-export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => void {
+function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => void {
   const root = document.createElement('div');
   root.className = 'attn-widget';
   const body = document.createElement('div');
@@ -274,4 +274,5 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   };
 }
 
+/** anywidget's module shape (a named `render` export is deprecated by anywidget 0.9+). */
 export default { render };
