@@ -6,17 +6,16 @@
  * the weights are not all in the browser.
  */
 
-import type { Slice } from './layout';
+import type { Tile } from '../protocol/decode';
+import type { TileRequest } from '../protocol/model';
+import type { HeadSelection } from '../state/derive';
+import { stepFor, tileWeight } from '../state/pool';
+import { createCanvas, FONT, fitText, sizeCanvas } from './canvas';
 import { css, divergingRGBA, headColor, type RGB } from './palette';
 import type { Colors } from './theme';
-import { createCanvas, fitText, FONT, sizeCanvas } from './canvas';
-import { tileWeight, type Tile, type TileRequest } from './tiles';
 import { escapeHtml, showTooltip } from './tooltip';
 
-export interface HeatmapState {
-  slice: Slice;
-  layer: number;
-  heads: number[];
+export interface HeatmapState extends HeadSelection {
   colors: Colors;
   /** Signed data (differences a − b): the mean of the heads on a diverging palette. */
   signed?: boolean;
@@ -40,7 +39,7 @@ const READABLE_CELL = 9;
 
 /** Tokens per cell for a window of `span` tokens drawn in `size` pixels. */
 export function poolStep(span: number, size = SIZE): number {
-  return Math.max(1, Math.ceil(span / size));
+  return stepFor(span, size);
 }
 
 /** Zoom `v` by `factor` (< 1 zooms in) around the fractional point (fq, fk), clamped to `bounds`. */
@@ -174,10 +173,6 @@ export class HeatmapView {
     if (!sameWindow) this.view = bounds;
     this.overview = null;
     this.paint();
-  }
-
-  get viewport(): Viewport {
-    return this.view;
   }
 
   setView(v: Viewport): void {

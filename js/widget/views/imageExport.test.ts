@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBlock } from './data';
+import { decodeBlock } from '../protocol/decode';
 import { linesSvg } from './imageExport';
 import type { HeadViewState } from './headView';
 
@@ -15,8 +15,8 @@ describe('linesSvg', () => {
       slice: { kind: 'self', block, q0: 0, q1: 2, k0: 0, k1: 2, queryTokens: ['<s>', 'a'], keyTokens: ['<s>', 'a'] },
       layer: 0,
       heads: [0, 1],
-      mode: 'lines',
-      colors: { bg: '#fff', fg: '#111', muted: '#666', highlight: '#eee', dark: false }
+      coverage: 1,
+      colors: { bg: '#fff', fg: '#111', highlight: '#eee', dark: false }
     };
     const svg = linesSvg(state, measure);
     expect(svg.match(/<path /g)).toHaveLength(1); // head 0: both lines at opacity 1.00; head 1: too faint

@@ -1,8 +1,10 @@
 /** Which block and which token ranges a filter shows (All, A→A, B→B, A→B, B→A, Encoder/Decoder/Cross). */
 
-import { hideSpecial, keptPositions, type AttentionBlock, type Kind } from './data';
+import type { AttentionBlock } from '../protocol/decode';
+import type { Filter, Kind } from '../protocol/model';
+import { hideSpecial, keptPositions } from './blocks';
 
-export type Filter = 'all' | 'aa' | 'bb' | 'ab' | 'ba' | 'encoder' | 'decoder' | 'cross';
+export type Blocks = Partial<Record<Kind, AttentionBlock>>;
 
 export interface Slice {
   kind: Kind;
@@ -29,7 +31,7 @@ export interface Tokens {
 }
 
 /** The filters that make sense for these blocks and tokens. */
-export function filterOptions(blocks: Partial<Record<Kind, AttentionBlock>>, t: Tokens): FilterOption[] {
+export function filterOptions(blocks: Blocks, t: Tokens): FilterOption[] {
   if (blocks.self) {
     const options: FilterOption[] = [{ value: 'all', label: 'All' }];
     if (t.sentenceBStart !== null && t.sentenceBStart > 0 && t.sentenceBStart < t.tokens.length) {
@@ -47,8 +49,6 @@ export function filterOptions(blocks: Partial<Record<Kind, AttentionBlock>>, t: 
     .filter(k => blocks[k])
     .map(k => ({ value: k, label: labels[k] }));
 }
-
-export type Blocks = Partial<Record<Kind, AttentionBlock>>;
 
 /**
  * Blocks and tokens without the special positions (`special` in tokens, `decoderSpecial` in decoder
@@ -71,16 +71,16 @@ export function hideSpecialTokens(blocks: Blocks, t: Tokens, special: number[], 
   };
 }
 
-export function sliceFor(blocks: Partial<Record<Kind, AttentionBlock>>, t: Tokens, filter: Filter): Slice {
+export function sliceFor(blocks: Blocks, t: Tokens, filter: Filter): Slice {
   const options = filterOptions(blocks, t).map(o => o.value);
   const f = options.includes(filter) ? filter : options[0];
   if (f === 'encoder' || f === 'decoder' || f === 'cross') {
-    const block = blocks[f]!;
+    const block = blocks[f] as AttentionBlock;
     const queryTokens = f === 'encoder' ? t.tokens : t.decoderTokens;
     const keyTokens = f === 'decoder' ? t.decoderTokens : t.tokens;
     return { kind: f, block, q0: 0, q1: block.queries, k0: 0, k1: block.keys, queryTokens, keyTokens };
   }
-  const block = blocks.self!;
+  const block = blocks.self as AttentionBlock;
   const n = block.keys;
   const b = t.sentenceBStart ?? n;
   const a: [number, number] = [0, b];

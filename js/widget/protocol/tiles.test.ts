@@ -1,37 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBlock } from './data';
-import { denseTile, TileClient, tileWeight, type Messenger } from './tiles';
+import type { Messenger } from './rpc';
+import { TileClient } from './tiles';
+import { tileWeight } from '../state/pool';
 
-describe('denseTile', () => {
-  it('max-pools a window of the requested heads', () => {
-    const n = 6;
-    const values = new Uint8Array(2 * n * n);
-    values[(1 * n + 4) * n + 5] = 200; // head 1, q 4, k 5
-    values[(0 * n + 2) * n + 2] = 100; // head 0, q 2, k 2
-    const block = decodeBlock({ shape: [1, 2, n, n], dtype: 'uint8', scale: [[1, 0.5]], layers: [values] });
-    const t = denseTile(block, { kind: 'self', layer: 0, heads: [1, 0], q0: 2, q1: 6, k0: 1, k1: 6, step: 2 });
-    expect([t.rows, t.cols]).toEqual([2, 3]);
-    expect(tileWeight(t, 0, 1, 2)).toBeCloseTo((200 * 0.5) / 255);
-    expect(tileWeight(t, 1, 0, 0)).toBeCloseTo(100 / 255);
-    expect(Array.from(t.values).filter(v => v).length).toBe(2);
-  });
-});
-
+/** A kernel end of the comm that answers tile requests by hand, in the `rpc` envelope. */
 class FakeKernel implements Messenger {
   listeners: ((msg: any, buffers: DataView[]) => void)[] = [];
   sent: any[] = [];
   send(content: any) {
     this.sent.push(content);
   }
-  on(_: 'msg:custom', cb: (msg: any, buffers: DataView[]) => void) {
+  on(_: string, cb: (msg: any, buffers: DataView[]) => void) {
     this.listeners.push(cb);
   }
   off() {
     this.listeners = [];
   }
-  reply(id: number, bytes: number[], scale: number[]) {
+  /** Answer the n-th request sent (1-based) with a 1-row tile. */
+  reply(n: number, bytes: number[], scale: number[]) {
     const buf = new Uint8Array(bytes);
-    for (const l of this.listeners) l({ type: 'tile', request: id, rows: 1, cols: bytes.length, scale }, [new DataView(buf.buffer)]);
+    const response = { rpc: 'response', id: this.sent[n - 1].id, result: { rows: 1, cols: bytes.length, scale } };
+    for (const l of this.listeners) l(response, [new DataView(buf.buffer)]);
   }
 }
 
@@ -44,7 +33,8 @@ describe('TileClient', () => {
     const a = client.get(req);
     const b = client.get(req); // same request in flight: no second message
     expect(kernel.sent).toHaveLength(1);
-    kernel.reply(kernel.sent[0].request, [255, 51], [0.5]);
+    expect(kernel.sent[0]).toEqual({ rpc: 'request', id: expect.any(String), method: 'tile', params: req });
+    kernel.reply(1, [255, 51], [0.5]);
     const tile = await a;
     expect(await b).toBe(tile);
     expect(tileWeight(tile, 0, 0, 1)).toBeCloseTo(0.1);
@@ -64,7 +54,7 @@ describe('TileClient', () => {
     await second;
     expect(client.peek(req)).toBeUndefined();
     const bad = client.get({ ...req, layer: 2 });
-    for (const l of kernel.listeners) l({ type: 'tile', request: 3, error: 'layer 2 is out of range' }, []);
+    for (const l of kernel.listeners) l({ rpc: 'response', id: kernel.sent[2].id, error: 'layer 2 is out of range' }, []);
     await expect(bad).rejects.toThrow('layer 2 is out of range');
   });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { attendedKeys, decodeNeuron, neuronColumns, vectorOf, type NeuronState } from './neuron';
-import { defaultCell } from './neuronView';
-import { diverging } from './palette';
+import { decodeNeuron } from '../protocol/decode';
+import type { NeuronState } from '../protocol/model';
+import { attendedKeys, neuronColumns, vectorOf } from './neuron';
 
 /** Little-endian float16 bytes of values exactly representable in half precision. */
 function halves(values: number[]): Uint8Array {
@@ -64,17 +64,5 @@ describe('decodeNeuron', () => {
   it('is null without q/k and rejects a buffer of the wrong size', () => {
     expect(decodeNeuron({})).toBeNull();
     expect(() => decodeNeuron({ ...state, keys: [halves([1, 2])] })).toThrow('neuron layer 0: expected 12 values, got 2');
-  });
-});
-
-describe('neuron view helpers', () => {
-  it('sizes cells so head_dim up to 128 fits about 256 px', () => {
-    expect([8, 64, 128, 256].map(defaultCell)).toEqual([12, 4, 2, 2]);
-  });
-
-  it('colours positive blue and negative orange, opacity by magnitude', () => {
-    expect(diverging(2, 4)).toBe('rgba(31,119,180,0.5)');
-    expect(diverging(-4, 4)).toBe('rgb(255,127,14)');
-    expect(diverging(1, 0)).toBe('rgba(31,119,180,0)');
   });
 });

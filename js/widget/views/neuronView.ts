@@ -7,12 +7,13 @@
  * scores and softmax are text; every value is exact in the tooltip. All state is per instance.
  */
 
-import { weight } from './data';
-import type { Slice } from './layout';
-import { attendedKeys, neuronColumns, vectorOf, type NeuronColumns, type NeuronData } from './neuron';
+import type { NeuronData } from '../protocol/decode';
+import { weight } from '../state/blocks';
+import type { Slice } from '../state/layout';
+import { attendedKeys, type NeuronColumns, neuronColumns, vectorOf } from '../state/neuron';
+import { createCanvas, LineBatch, sizeCanvas } from './canvas';
 import { diverging, headColor } from './palette';
 import type { Colors } from './theme';
-import { createCanvas, LineBatch, sizeCanvas } from './canvas';
 import { escapeHtml, showTooltip } from './tooltip';
 
 export interface NeuronViewState {

@@ -5,29 +5,19 @@
  * each query's strongest links (exBERT's cumulative-weight pruning). Heatmaps are heatmap.ts.
  */
 
-import { weight } from './data';
-import type { Slice } from './layout';
+import type { HeadSelection } from '../state/derive';
+import { weight } from '../state/blocks';
+import { createCanvas, FONT, fitText, LineBatch, sizeCanvas } from './canvas';
+import { type LinesGeometry, linesGeometry, ROW } from './geometry';
 import { css, headColor } from './palette';
 import type { Colors } from './theme';
-import { createCanvas, fitText, FONT, labelWidth, LineBatch, sizeCanvas } from './canvas';
 import { escapeHtml, showTooltip } from './tooltip';
 
-export type DrawMode = 'lines' | 'heatmap';
-
-export interface HeadViewState {
-  slice: Slice;
-  /** Index of the stored layer (not the model's layer number). */
-  layer: number;
-  heads: number[];
+export interface HeadViewState extends HeadSelection {
   /** Per query and head, draw the strongest links that together hold this share of the row's weight (1: all). */
   coverage: number;
   colors: Colors;
 }
-
-/** Lines-mode layout (CSS px): row height, top/bottom padding, gap between the token columns. */
-export const ROW = 18;
-export const PAD = 8;
-export const GAP = 220;
 
 /**
  * Which of `weights` to keep: the largest ones whose sum first reaches `coverage` × the total
@@ -80,7 +70,7 @@ export class HeadView {
   /** Last painted state (read by the image export). */
   state: HeadViewState | null = null;
   private cache: HTMLCanvasElement | null = null;
-  private geometry = { leftW: 0, rightW: 0, width: 0, height: 0 };
+  private geometry: LinesGeometry | null = null;
   private hovered: Hit | null = null;
 
   constructor(tooltip: HTMLDivElement) {
@@ -106,25 +96,15 @@ export class HeadView {
   // ---------- lines ----------
 
   private paintLines(focus: Hit | null): void {
-    const s = this.state!;
+    const s = this.state as HeadViewState;
     const { slice, colors } = s;
-    const nq = slice.q1 - slice.q0;
-    const nk = slice.k1 - slice.k0;
+    if (!focus || !this.geometry) this.geometry = linesGeometry(this.canvas.getContext('2d') as CanvasRenderingContext2D, slice);
     const g = this.geometry;
-    if (!focus) {
-      const measure = this.canvas.getContext('2d')!;
-      g.leftW = labelWidth(measure, slice.queryTokens) + 12;
-      g.rightW = labelWidth(measure, slice.keyTokens) + 12;
-      g.width = g.leftW + GAP + g.rightW;
-      g.height = PAD * 2 + Math.max(nq, nk) * ROW;
-    }
-    const ctx = focus ? this.canvas.getContext('2d')! : sizeCanvas(this.canvas, g.width, g.height);
+    const ctx = focus ? (this.canvas.getContext('2d') as CanvasRenderingContext2D) : sizeCanvas(this.canvas, g.width, g.height);
     if (!focus) sizeCanvas(this.overlay, g.width, g.height);
     ctx.clearRect(0, 0, g.width, g.height);
-    const yq = (q: number) => PAD + (q - slice.q0) * ROW + ROW / 2;
-    const yk = (k: number) => PAD + (k - slice.k0) * ROW + ROW / 2;
+    const { yq, yk, x1 } = g;
     const x0 = g.leftW;
-    const x1 = g.leftW + GAP;
 
     const qs = focus?.side === 'query' ? [focus.index] : range(slice.q0, slice.q1);
     const ks = focus?.side === 'key' ? [focus.index] : range(slice.k0, slice.k1);
@@ -139,7 +119,7 @@ export class HeadView {
       lines.stroke(ctx, headColor(h, slice.block.heads));
     }
 
-    if (focus) this.paintBars(ctx, focus, yq, yk);
+    if (focus) this.paintBars(ctx, focus, g);
     ctx.font = FONT;
     ctx.textBaseline = 'middle';
     ctx.fillStyle = colors.fg;
@@ -163,10 +143,10 @@ export class HeadView {
   }
 
   /** Per-head bars (width ∝ weight) behind the tokens on the other side of the focused token. */
-  private paintBars(ctx: CanvasRenderingContext2D, focus: Hit, yq: (q: number) => number, yk: (k: number) => number): void {
-    const s = this.state!;
+  private paintBars(ctx: CanvasRenderingContext2D, focus: Hit, g: LinesGeometry): void {
+    const s = this.state as HeadViewState;
     const { slice } = s;
-    const g = this.geometry;
+    const { yq, yk } = g;
     const n = s.heads.length;
     if (!n) return;
     const other = focus.side === 'query' ? range(slice.k0, slice.k1) : range(slice.q0, slice.q1);
@@ -178,7 +158,7 @@ export class HeadView {
         const span = focus.side === 'query' ? g.rightW - 8 : g.leftW - 8;
         const len = Math.max(0, Math.min(1, w)) * span;
         ctx.fillStyle = css(headColor(h, slice.block.heads), 0.55);
-        if (focus.side === 'query') ctx.fillRect(g.leftW + GAP + 4, y + i * barH, len, barH);
+        if (focus.side === 'query') ctx.fillRect(g.x1 + 4, y + i * barH, len, barH);
         else ctx.fillRect(g.leftW - 4 - len, y + i * barH, len, barH);
       });
     }
@@ -191,11 +171,11 @@ export class HeadView {
     const rect = this.overlay.getBoundingClientRect();
     const x = e.clientX - rect.left;
     const y = e.clientY - rect.top;
-    const g = this.geometry;
+    const g = this.geometry as LinesGeometry;
     const { slice } = s;
-    const row = Math.floor((y - PAD) / ROW);
+    const row = g.rowAt(y);
     if (x < g.leftW && row >= 0 && row < slice.q1 - slice.q0) return { q: slice.q0 + row, k: null, side: 'query' };
-    if (x > g.leftW + GAP && row >= 0 && row < slice.k1 - slice.k0) return { q: null, k: slice.k0 + row, side: 'key' };
+    if (x > g.x1 && row >= 0 && row < slice.k1 - slice.k0) return { q: null, k: slice.k0 + row, side: 'key' };
     return { q: null, k: null, side: null };
   }
 
@@ -222,8 +202,7 @@ export class HeadView {
 
   /** Repaint the lines for one token (hover), or restore the full picture from the cache. */
   focusLines(hit: Hit | null): void {
-    const g = this.geometry;
-    const ctx = this.canvas.getContext('2d')!;
+    const ctx = this.canvas.getContext('2d') as CanvasRenderingContext2D;
     if (!hit) {
       if (this.cache) {
         ctx.save();
@@ -240,6 +219,7 @@ export class HeadView {
       this.cache.height = this.canvas.height;
       this.cache.getContext('2d')!.drawImage(this.canvas, 0, 0);
     }
+    const g = this.geometry as LinesGeometry;
     ctx.clearRect(0, 0, g.width, g.height);
     this.paintLines(hit);
   }
@@ -265,6 +245,6 @@ export class HeadView {
   }
 }
 
-export function range(a: number, b: number): number[] {
+function range(a: number, b: number): number[] {
   return Array.from({ length: Math.max(0, b - a) }, (_, i) => a + i);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBlock } from './data';
+import { decodeBlock } from '../protocol/decode';
 import { filterOptions, hideSpecialTokens, sliceFor } from './layout';
 
 const block = (q: number, k: number) =>

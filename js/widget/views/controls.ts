@@ -1,14 +1,7 @@
 /** Toolbar building blocks: selects, labels and the head colour squares (assembled in toolbar.ts). */
 
+import type { Option } from '../state/derive';
 import { css, headColor } from './palette';
-
-export interface Option {
-  value: string;
-  label: string;
-  /** Shown but not selectable; `title` says why. */
-  disabled?: boolean;
-  title?: string;
-}
 
 export function select(label: string, className: string, onChange: (value: string) => void): HTMLSelectElement {
   const el = document.createElement('select');

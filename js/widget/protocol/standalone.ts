@@ -1,13 +1,19 @@
 /**
- * Standalone pages (exported HTML): a widget model backed by a plain object, so the same
- * `render` runs without Jupyter. Binary buffers arrive as `{"$b64z": "<base64 of zlib data>"}`
- * (see attn_widget/export.py) and are inflated with the browser's DecompressionStream.
+ * Exported pages: a widget model backed by a plain object, so the same widget runs without Jupyter.
+ * Binary buffers arrive as `{"$b64z": "<base64 of zlib data>"}` (see attn_widget/export.py) and are
+ * inflated with the browser's DecompressionStream. RPC requests get an error response.
  */
 
 import type { Traits, WidgetModel } from './model';
+import { isRequest, type RpcResponse } from './rpc';
+
+type Listener = (...args: any[]) => void;
+
+export const NO_KERNEL = 'this exported page has no kernel';
 
 export class StandaloneModel implements WidgetModel {
-  private listeners = new Map<string, Set<(...args: any[]) => void>>();
+  private listeners = new Map<string, Set<Listener>>();
+  readonly widget_manager: WidgetModel['widget_manager'] = { get_model: () => Promise.reject(new Error(NO_KERNEL)) };
 
   constructor(private state: Traits) {}
 
@@ -18,29 +24,33 @@ export class StandaloneModel implements WidgetModel {
   set<K extends keyof Traits>(key: K, value: Traits[K]): void {
     if (this.state[key] === value) return;
     this.state[key] = value;
-    for (const cb of this.listeners.get(`change:${key}`) ?? []) cb();
+    this.emit(`change:${key}`);
   }
 
   save_changes(): void {
     // Nothing to sync to: the page has no kernel.
   }
 
-  /** Custom messages (e.g. tile requests) get an error reply: there is no kernel to answer them. */
+  /** Requests (e.g. tiles) are answered with an error response: there is no kernel to answer them. */
   send(content: unknown): void {
-    const { type, request } = (content ?? {}) as { type?: string; request?: number };
-    const reply = { type, request, error: 'this exported page has no kernel' };
-    queueMicrotask(() => {
-      for (const cb of this.listeners.get('msg:custom') ?? []) cb(reply, []);
-    });
+    if (!isRequest(content)) return;
+    const response: RpcResponse = { rpc: 'response', id: content.id, error: NO_KERNEL };
+    queueMicrotask(() => this.emit('msg:custom', response, []));
   }
 
-  on(event: string, callback: (...args: any[]) => void): void {
+  on(event: string, callback: Listener): void {
     if (!this.listeners.has(event)) this.listeners.set(event, new Set());
-    this.listeners.get(event)!.add(callback);
+    this.listeners.get(event)?.add(callback);
   }
 
-  off(event: string, callback: (...args: any[]) => void): void {
-    this.listeners.get(event)?.delete(callback);
+  off(event?: string | null, callback?: Listener | null): void {
+    if (!event) this.listeners.clear();
+    else if (!callback) this.listeners.delete(event);
+    else this.listeners.get(event)?.delete(callback);
+  }
+
+  private emit(event: string, ...args: unknown[]): void {
+    for (const cb of this.listeners.get(event) ?? []) cb(...args);
   }
 }
 
@@ -70,12 +80,4 @@ export async function decodeBuffers(value: unknown): Promise<unknown> {
     return out;
   }
   return value;
-}
-
-/** Render a widget from its exported state into `el`; returns the model (for scripting/tests). */
-export async function mountStandalone(el: HTMLElement, encodedState: unknown): Promise<StandaloneModel> {
-  const { render } = (await import('./index')).default;
-  const model = new StandaloneModel((await decodeBuffers(encodedState)) as Traits);
-  render({ model, el });
-  return model;
 }

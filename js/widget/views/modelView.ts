@@ -3,36 +3,15 @@
  * is wide are max-pooled (a peak stays visible however small). Click a thumbnail to open the head.
  */
 
-import type { AttentionBlock } from './data';
-import type { Slice } from './layout';
+import type { ModelPlan } from '../state/derive';
+import { poolHeadShaped } from '../state/pool';
+import { createCanvas, FONT, sizeCanvas } from './canvas';
 import { css, divergingRGBA, headColor, type RGB } from './palette';
 import type { Colors } from './theme';
-import { createCanvas, FONT, sizeCanvas } from './canvas';
 import { showTooltip } from './tooltip';
 
-/** A statistic shown as each thumbnail's background tint and border: `values` and `norm` (0–1) are (layers, heads). */
-export interface Tint {
-  name: string;
-  values: number[][];
-  norm: number[][];
-}
-
-export interface ModelViewState {
-  slice: Slice;
-  /** Label of each stored layer (row). */
-  rows: string[];
-  /** Heads shown (columns), and their labels. */
-  heads: number[];
-  columns: string[];
-  /** Width available in CSS pixels. */
-  width: number;
+export interface ModelViewState extends ModelPlan {
   colors: Colors;
-  selected: { layer: number; head: number } | null;
-  /** Query heads per KV head (grouped-query attention); 1 when not grouped. */
-  groupSize: number;
-  /** Signed data (differences): diverging palette. */
-  signed: boolean;
-  tint: Tint | null;
 }
 
 const TINT: RGB = [148, 103, 189];
@@ -51,32 +30,6 @@ export function columnOffsets(heads: number[], thumb: number, groupSize: number)
     if (c > 0 && groupSize > 1 && Math.floor(h / groupSize) !== Math.floor(heads[c - 1] / groupSize)) groups += 1;
     return LABEL_W + c * (thumb + GAP) + groups * GROUP_GAP;
   });
-}
-
-/**
- * Max-pool the (q0..q1) × (k0..k1) window of one head into `rows` × `cols` cells.
- * Returns pooled weights scaled to [0, 1] by the head's maximum; signed values keep the largest |v|
- * of each cell, scaled to [−1, 1] by the largest |v|.
- */
-export function poolHead(block: AttentionBlock, layer: number, head: number, slice: Pick<Slice, 'q0' | 'q1' | 'k0' | 'k1'>, rows: number, cols: number): Float32Array {
-  const nq = slice.q1 - slice.q0;
-  const nk = slice.k1 - slice.k0;
-  const out = new Float32Array(rows * cols);
-  const values = block.values[layer];
-  const base = head * block.queries * block.keys;
-  let max = 0;
-  for (let q = 0; q < nq; q++) {
-    const r = Math.floor((q * rows) / nq);
-    const rowBase = base + (slice.q0 + q) * block.keys + slice.k0;
-    for (let k = 0; k < nk; k++) {
-      const v = values[rowBase + k];
-      const o = r * cols + Math.floor((k * cols) / nk);
-      if (Math.abs(v) > Math.abs(out[o])) out[o] = v;
-      if (Math.abs(v) > max) max = Math.abs(v);
-    }
-  }
-  if (max > 0) for (let i = 0; i < out.length; i++) out[i] /= max;
-  return out;
 }
 
 export class ModelView {
@@ -148,29 +101,32 @@ export class ModelView {
     ctx.textAlign = 'right';
     rowLabels.forEach((label, l) => ctx.fillText(label, LABEL_W - 8, top + l * (t + GAP) + t / 2));
 
-    // One tile canvas per thumbnail resolution, drawn scaled with smoothing off.
-    const rows = Math.min(nq, t);
-    const cols = Math.min(nk, t);
+    // Thumbnails are max-pooled (state/pool.ts) to at most t × t cells, drawn scaled with smoothing off;
+    // the source rectangle leaves out the unused part of a partial last cell.
     const tile = document.createElement('canvas');
-    tile.width = cols;
-    tile.height = rows;
-    const tctx = tile.getContext('2d')!;
-    const image = tctx.createImageData(cols, rows);
+    const tctx = tile.getContext('2d') as CanvasRenderingContext2D;
+    let image: ImageData | null = null;
     ctx.imageSmoothingEnabled = false;
     for (let l = 0; l < block.layers; l++) {
       heads.forEach((h, c) => {
-        const pooled = poolHead(block, l, h, slice, rows, cols);
+        const pooled = poolHeadShaped(block, l, h, slice, t, t);
+        if (!image || image.width !== pooled.cols || image.height !== pooled.rows) {
+          tile.width = pooled.cols;
+          tile.height = pooled.rows;
+          image = tctx.createImageData(pooled.cols, pooled.rows);
+        }
         const color = headColor(h, block.heads);
         const px = image.data;
-        for (let i = 0; i < pooled.length; i++) {
-          px.set(state.signed ? divergingRGBA(pooled[i], 1) : [...color, Math.round(255 * pooled[i])], 4 * i);
+        const values = pooled.values;
+        for (let i = 0; i < values.length; i++) {
+          px.set(state.signed ? divergingRGBA(values[i], 1) : [...color, Math.round(255 * values[i])], 4 * i);
         }
         tctx.putImageData(image, 0, 0);
         const x = xs[c];
         const y = top + l * (t + GAP);
         ctx.fillStyle = tint ? css(TINT, 0.08 + 0.5 * tint.norm[l][h]) : colors.highlight;
         ctx.fillRect(x, y, t, t);
-        ctx.drawImage(tile, x, y, t, t);
+        ctx.drawImage(tile, 0, 0, nk / pooled.stepK, nq / pooled.stepQ, x, y, t, t);
         if (tint) {
           ctx.strokeStyle = css(TINT, tint.norm[l][h]);
           ctx.lineWidth = 3;

@@ -1,11 +1,10 @@
 /** Light/dark theme: 'auto' follows JupyterLab (body[data-jp-theme-light]) or, outside Lab, the OS. */
 
-export type ThemeSetting = 'auto' | 'light' | 'dark';
+import type { ThemeSetting } from '../protocol/model';
 
 export interface Colors {
   bg: string;
   fg: string;
-  muted: string;
   highlight: string;
   dark: boolean;
 }
@@ -32,7 +31,6 @@ export function applyTheme(root: HTMLElement, setting: ThemeSetting): Colors {
   return {
     bg: get('--aw-bg', dark ? '#111111' : '#ffffff'),
     fg: get('--aw-fg', dark ? '#e6e6e6' : '#1a1a1a'),
-    muted: get('--aw-muted', dark ? '#999999' : '#666666'),
     highlight: get('--aw-highlight', dark ? 'rgba(255,255,255,0.12)' : 'rgba(0,0,0,0.08)'),
     dark
   };

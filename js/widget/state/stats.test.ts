@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decodeStats, normalizeStat, sortRows, statRows } from './summary';
+import { decodeStats } from '../protocol/decode';
+import { normalizeStat, sortRows, statRows } from './stats';
 
 const stats = { entropy: [[0.5, 0.1], [0.9, 0.1]], self: [[1, 0], [0, 0.25]] };
 

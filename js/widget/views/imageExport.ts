@@ -1,27 +1,21 @@
 /**
  * Images of the current view. PNG: the view's canvases composited at screen resolution. SVG: the
- * head view's lines mode as vectors (one path per head and opacity, tokens as text); other views
- * embed their canvases as PNG images. Toolbar buttons download them; the kernel asks with a custom
- * message `{type: 'image', id, format}`, answered with the same type/id and the file as one buffer
- * (see attn_widget/images.py).
+ * head view's lines mode as vectors (one path per head and opacity, tokens as text, laid out by
+ * views/geometry.ts like the canvas); other views embed their canvases as PNG images. Toolbar
+ * buttons download them; the kernel asks with the `image` RPC method (protocol/rpc.ts) and gets
+ * the file as one buffer (see attn_widget/images.py).
  */
 
-import { weight } from './data';
-import { fitText, FONT, labelWidth } from './canvas';
-import { GAP, linkMask, PAD, ROW, type HeadView, type HeadViewState } from './headView';
+import type { ImageFormat, WidgetModel } from '../protocol/model';
+import { RpcServer } from '../protocol/rpc';
+import { weight } from '../state/blocks';
+import { FONT, fitText } from './canvas';
+import { linesGeometry } from './geometry';
+import { type HeadView, type HeadViewState, linkMask } from './headView';
 import { css, headColor } from './palette';
-import type { WidgetModel } from './model';
-
-export type ImageFormat = 'png' | 'svg';
 
 /** Lines fainter than this are left out of the SVG (invisible, and they would bloat the file). */
 const MIN_OPACITY = 0.02;
-
-interface Messaging {
-  on(event: 'msg:custom', callback: (msg: { type?: string; id?: string; format?: ImageFormat }) => void): void;
-  off(event: 'msg:custom', callback: (msg: never) => void): void;
-  send(content: object, callbacks?: unknown, buffers?: ArrayBuffer[]): void;
-}
 
 const escapeXml = (s: string) => s.replace(/[&<>"]/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
@@ -35,12 +29,7 @@ function svgDocument(width: number, height: number, bg: string, content: string)
 /** The head view's lines as SVG, laid out as HeadView paints them; `measure` sets FONT and measures text. */
 export function linesSvg(s: HeadViewState, measure: CanvasRenderingContext2D): string {
   const { slice, colors } = s;
-  const leftW = labelWidth(measure, slice.queryTokens) + 12;
-  const rightW = labelWidth(measure, slice.keyTokens) + 12;
-  const x1 = leftW + GAP;
-  const width = x1 + rightW;
-  const height = PAD * 2 + Math.max(slice.q1 - slice.q0, slice.k1 - slice.k0) * ROW;
-  const y = (i: number) => PAD + i * ROW + ROW / 2;
+  const { leftW, rightW, x1, width, height, yq, yk } = linesGeometry(measure, slice);
   const parts: string[] = [];
   for (const h of s.heads) {
     const byOpacity = new Map<string, string[]>();
@@ -53,17 +42,17 @@ export function linesSvg(s: HeadViewState, measure: CanvasRenderingContext2D): s
         if (a < MIN_OPACITY || !keep[k - slice.k0]) continue;
         const key = a.toFixed(2);
         if (!byOpacity.has(key)) byOpacity.set(key, []);
-        byOpacity.get(key)!.push(`M${leftW} ${y(q - slice.q0)}L${x1} ${y(k - slice.k0)}`);
+        byOpacity.get(key)?.push(`M${leftW} ${yq(q)}L${x1} ${yk(k)}`);
       }
     }
     const stroke = css(headColor(h, slice.block.heads));
     for (const [opacity, d] of byOpacity) parts.push(`<path d="${d.join('')}" stroke="${stroke}" stroke-opacity="${opacity}"/>`);
   }
-  const text = (t: string, x: number, i: number, anchor: string, room: number) =>
-    `<text x="${x}" y="${y(i)}" text-anchor="${anchor}">${escapeXml(fitText(measure, t, room))}</text>`;
+  const text = (t: string, x: number, y: number, anchor: string, room: number) =>
+    `<text x="${x}" y="${y}" text-anchor="${anchor}">${escapeXml(fitText(measure, t, room))}</text>`;
   const labels = [
-    ...slice.queryTokens.map((t, i) => text(t, leftW - 8, i, 'end', leftW - 12)),
-    ...slice.keyTokens.map((t, i) => text(t, x1 + 8, i, 'start', rightW - 12))
+    ...slice.queryTokens.map((t, i) => text(t, leftW - 8, yq(slice.q0 + i), 'end', leftW - 12)),
+    ...slice.keyTokens.map((t, i) => text(t, x1 + 8, yk(slice.k0 + i), 'start', rightW - 12))
   ];
   return svgDocument(
     width,
@@ -114,19 +103,17 @@ function embeddedSvg(body: HTMLElement, bg: string): string {
   return svgDocument(width, height, bg, images.join(''));
 }
 
-/** PNG/SVG buttons for the toolbar, and the answer to the kernel's image requests. */
+/** PNG/SVG buttons for the toolbar, and the answer to the kernel's `image` requests. */
 export class ImageExport {
   readonly el: HTMLSpanElement;
-  private onMsg = (msg: { type?: string; id?: string; format?: ImageFormat }) => {
-    if (msg?.type !== 'image' || !msg.format) return; // requests only (a standalone model echoes sent messages)
-    const messaging = this.model as unknown as Messaging;
-    this.image(msg.format === 'svg' ? 'svg' : 'png')
-      .then(blob => blob.arrayBuffer())
-      .then(buffer => messaging.send({ type: 'image', id: msg.id, format: msg.format }, undefined, [buffer]))
-      .catch(e => messaging.send({ type: 'image', id: msg.id, error: String(e) }));
-  };
+  private server: RpcServer;
 
-  constructor(private model: WidgetModel, private root: HTMLElement, private body: HTMLElement, private headView: HeadView) {
+  constructor(
+    private model: WidgetModel,
+    private root: HTMLElement,
+    private body: HTMLElement,
+    private headView: HeadView
+  ) {
     this.el = document.createElement('span');
     this.el.className = 'aw-save';
     for (const format of ['png', 'svg'] as const) {
@@ -138,7 +125,14 @@ export class ImageExport {
       button.addEventListener('click', () => this.download(format));
       this.el.append(button);
     }
-    if ('send' in model) (model as unknown as Messaging).on('msg:custom', this.onMsg);
+    this.server = new RpcServer(model, {
+      image: async params => {
+        const format = params.format;
+        if (format !== 'png' && format !== 'svg') throw new Error(`image format must be 'png' or 'svg', got ${JSON.stringify(format)}`);
+        const file = await this.image(format);
+        return { result: { format }, buffers: [await file.arrayBuffer()] };
+      }
+    });
   }
 
   /** The current view as a PNG or SVG file. */
@@ -162,6 +156,6 @@ export class ImageExport {
   }
 
   dispose(): void {
-    if ('send' in this.model) (this.model as unknown as Messaging).off('msg:custom', this.onMsg);
+    this.server.dispose();
   }
 }

@@ -4,43 +4,12 @@
  * drawn; changes go to the kernel through `commit` or, for view-local settings, `redraw`.
  */
 
-import { HeadSquares, labelled, select, setOptions, type Option } from './controls';
+import type { Aggregation, Traits } from '../protocol/model';
+import { AGGREGATION_LABELS, type ToolbarState } from '../state/derive';
+import { HeadSquares, labelled, select, setOptions } from './controls';
 
-export type Commit = (changes: Partial<Record<'view' | 'layer' | 'head' | 'heads' | 'attention_filter' | 'mode' | 'aggregation' | 'hide_special', unknown>>) => void;
-
-/** Labels of the aggregation select (attn_widget.widget.AGGREGATIONS). */
-export const AGGREGATION_LABELS: Record<string, string> = { raw: 'Raw', rollout: 'Rollout', flow: 'Flow', value: 'Value-weighted' };
-
-/** What the toolbar shows; computed by `draw()` from the traits. */
-export interface ToolbarState {
-  view: string;
-  views: Option[];
-  aggregation: string;
-  /** Aggregations with data, and {name: why not} for those asked for but unavailable. */
-  aggregations: string[];
-  notes: Record<string, string>;
-  /** Why special tokens cannot be hidden ('' when they can), whether they are, and whether there are any. */
-  hideRefusal: string;
-  hidden: boolean;
-  hasSpecial: boolean;
-  stats: Record<string, string>;
-  layerNumbers: number[];
-  layerIndex: number;
-  filters: Option[];
-  filter: string;
-  modes: Option[];
-  mode: string;
-  /** Resolved drawing mode of the head view. */
-  drawing: 'lines' | 'heatmap';
-  autoCoverage: number;
-  heads: number;
-  selectedHeads: number[];
-  head: number;
-  /** Rollout/flow: one map per layer, no head selection. */
-  single: boolean;
-  hasNeuron: boolean;
-  singleLayer: boolean;
-}
+/** Sends trait changes made in the browser to the kernel. */
+export type Commit = (changes: Partial<Pick<Traits, 'view' | 'layer' | 'head' | 'heads' | 'attention_filter' | 'mode' | 'aggregation' | 'hide_special'>>) => void;
 
 export class Toolbar {
   readonly el = document.createElement('div');
@@ -62,12 +31,12 @@ export class Toolbar {
 
   constructor(commit: Commit, redraw: () => void, search: (text: string) => void) {
     this.el.className = 'aw-toolbar';
-    this.view = select('View', 'aw-view', v => commit({ view: v }));
+    this.view = select('View', 'aw-view', v => commit({ view: v as Traits['view'] }));
     this.layer = select('Layer', 'aw-layer aw-always', v => commit({ layer: Number(v) }));
     this.head = select('Head', 'aw-nhead aw-always', v => commit({ head: Number(v) }));
-    this.filter = select('Attention', 'aw-filter', v => commit({ attention_filter: v }));
-    this.aggregation = select('Aggregation', 'aw-aggregation', v => commit({ aggregation: v }));
-    this.mode = select('Drawing', 'aw-mode aw-always', v => commit({ mode: v }));
+    this.filter = select('Attention', 'aw-filter', v => commit({ attention_filter: v as Traits['attention_filter'] }));
+    this.aggregation = select('Aggregation', 'aw-aggregation', v => commit({ aggregation: v as Traits['aggregation'] }));
+    this.mode = select('Drawing', 'aw-mode aw-always', v => commit({ mode: v as Traits['mode'] }));
     this.tint = select('Colour thumbnails by', 'aw-tint', v => {
       this.tintStat = v;
       redraw();
@@ -108,7 +77,7 @@ export class Toolbar {
       this.aggregation,
       ['raw', ...s.aggregations, ...Object.keys(s.notes)].map(a => ({
         value: a,
-        label: s.notes[a] ? `${AGGREGATION_LABELS[a]} (unavailable)` : AGGREGATION_LABELS[a],
+        label: s.notes[a] ? `${AGGREGATION_LABELS[a as Aggregation]} (unavailable)` : AGGREGATION_LABELS[a as Aggregation],
         disabled: !!s.notes[a],
         title: s.notes[a]
       })),
