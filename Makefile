@@ -11,9 +11,10 @@ JS_SOURCES := $(shell find js -type f \( -name '*.ts' -o -name '*.css' -o -name 
 demo: dev
 	$(BIN)/python -m attn_widget.demo $(DEMO_ARGS)
 
-## Install what the tests need (Chromium included) and run JS unit tests, type checks and pytest.
+## Install what the tests need (Chromium included) and run JS unit tests, lint (biome, import cycles), type checks and pytest.
 test: dev browser
 	npm test
+	npm run lint
 	npm run typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -4,9 +4,9 @@
  */
 
 import type { AttentionBlock, Tile } from './protocol/decode';
+import { decodeNeuron, decodeStats } from './protocol/decode';
 import type { TileRequest, Traits, WidgetModel } from './protocol/model';
 import { TileClient } from './protocol/tiles';
-import { decodeNeuron, decodeStats } from './protocol/decode';
 import {
   type BodyPlan,
   type Decoded,

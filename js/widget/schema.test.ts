@@ -2,8 +2,6 @@
 
 import { describe, expect, it } from 'vitest';
 import schema from '../../attn_widget/wire_schema.json';
-import { AGGREGATION_LABELS, TRAIT_EFFECTS } from './state/derive';
-import { filterOptions } from './state/layout';
 import {
   BLOCK_FIELDS,
   DTYPES,
@@ -19,6 +17,8 @@ import {
 import type { BlockState, NeuronState } from './protocol/model';
 import { StandaloneModel } from './protocol/standalone';
 import { TileClient } from './protocol/tiles';
+import { AGGREGATION_LABELS, TRAIT_EFFECTS } from './state/derive';
+import { filterOptions } from './state/layout';
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 const required = (fields: Record<string, boolean>) => sorted(Object.keys(fields).filter(k => fields[k]));
@@ -34,10 +34,7 @@ describe('wire schema (attn_widget/wire_schema.json)', () => {
     expect(schema.traits.attention_data.keys).toEqual(['self', 'encoder', 'decoder', 'cross']);
     const pair = { tokens: ['a', 'b'], decoderTokens: [], sentenceBStart: 1 };
     const block = decodeBlock({ shape: [1, 1, 2, 2], dtype: 'uint8', scale: [[1]], layers: [new Uint8Array(4)] });
-    const offered = [
-      ...filterOptions({ self: block }, pair),
-      ...filterOptions({ encoder: block, decoder: block, cross: block }, pair)
-    ].map(o => o.value);
+    const offered = [...filterOptions({ self: block }, pair), ...filterOptions({ encoder: block, decoder: block, cross: block }, pair)].map(o => o.value);
     expect(sorted(offered)).toEqual(sorted(schema.traits.attention_filter.values));
   });
 

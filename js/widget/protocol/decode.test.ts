@@ -20,9 +20,7 @@ describe('decodeBlock', () => {
   });
 
   it('rejects a buffer of the wrong size', () => {
-    expect(() => decodeBlock({ shape: [1, 1, 2, 2], dtype: 'uint8', scale: [[1]], layers: [new Uint8Array(3)] })).toThrow(
-      /layer 0: expected 4 values, got 3/
-    );
+    expect(() => decodeBlock({ shape: [1, 1, 2, 2], dtype: 'uint8', scale: [[1]], layers: [new Uint8Array(3)] })).toThrow(/layer 0: expected 4 values, got 3/);
   });
 
   it('converts halves including subnormals and infinities', () => {

@@ -72,7 +72,7 @@ function requireFields<T>(value: object, fields: Fields<T>, what: string): void 
   if (missing.length) throw new Error(`${what}: missing ${missing.join(', ')}`);
 }
 
-export function toBytes(buf: WireBuffer): Uint8Array {
+function toBytes(buf: WireBuffer): Uint8Array {
   if (buf instanceof Uint8Array) return buf;
   if (buf instanceof ArrayBuffer) return new Uint8Array(buf);
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
@@ -113,7 +113,7 @@ export const DTYPES: Record<BlockState['dtype'], { bytes: number; values: (b: Ui
 };
 
 function dtypeOf(dtype: string, what: string): (typeof DTYPES)[keyof typeof DTYPES] {
-  if (!Object.prototype.hasOwnProperty.call(DTYPES, dtype)) {
+  if (!Object.keys(DTYPES).includes(dtype)) {
     throw new Error(`${what}: unknown dtype '${dtype}' (expected ${Object.keys(DTYPES).join(' or ')})`);
   }
   return DTYPES[dtype as BlockState['dtype']];

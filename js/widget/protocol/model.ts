@@ -11,9 +11,9 @@ export type WireBuffer = DataView | ArrayBuffer | Uint8Array;
 
 export type Kind = 'self' | 'encoder' | 'decoder' | 'cross';
 export type Filter = 'all' | 'aa' | 'bb' | 'ab' | 'ba' | 'encoder' | 'decoder' | 'cross';
-export type ViewName = 'head' | 'model' | 'neuron' | 'summary';
+type ViewName = 'head' | 'model' | 'neuron' | 'summary';
 export type Aggregation = 'raw' | 'rollout' | 'flow' | 'value';
-export type DrawSetting = 'auto' | 'lines' | 'heatmap';
+type DrawSetting = 'auto' | 'lines' | 'heatmap';
 export type ThemeSetting = 'auto' | 'light' | 'dark';
 
 /** One attention block (layers, heads, query, key): one buffer per layer, C order (heads, query, key). */
@@ -111,8 +111,5 @@ export interface TileResult {
   scale: number[];
 }
 
-/** Parameters and result of the `image` method (kernel → browser), beside one buffer: the file. */
+/** Parameter and result of the `image` method (kernel → browser), beside one buffer: the file. */
 export type ImageFormat = 'png' | 'svg';
-export interface ImageParams {
-  format: ImageFormat;
-}

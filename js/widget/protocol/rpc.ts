@@ -13,7 +13,7 @@ import type { AnyModel } from '@anywidget/types';
 /** The part of an anywidget model that carries custom messages. */
 export type Messenger = Pick<AnyModel, 'send' | 'on' | 'off'>;
 
-export interface RpcRequest {
+interface RpcRequest {
   rpc: 'request';
   id: string;
   method: string;
@@ -28,7 +28,7 @@ export interface RpcResponse {
 }
 
 /** A successful answer: the result and the buffers that came with it. */
-export interface RpcAnswer<R = Record<string, unknown>> {
+interface RpcAnswer<R = Record<string, unknown>> {
   result: R;
   buffers: DataView[];
 }
@@ -37,7 +37,7 @@ export function isRequest(msg: unknown): msg is RpcRequest {
   return (msg as RpcRequest | null)?.rpc === 'request' && typeof (msg as RpcRequest).method === 'string';
 }
 
-export function isResponse(msg: unknown): msg is RpcResponse {
+function isResponse(msg: unknown): msg is RpcResponse {
   return (msg as RpcResponse | null)?.rpc === 'response';
 }
 
@@ -105,7 +105,7 @@ export class RpcClient {
 }
 
 /** A method the other side may call: its result and buffers, or a thrown error (sent as its message). */
-export type RpcHandler = (params: Record<string, unknown>) => Promise<{ result: Record<string, unknown>; buffers: ArrayBuffer[] }>;
+type RpcHandler = (params: Record<string, unknown>) => Promise<{ result: Record<string, unknown>; buffers: ArrayBuffer[] }>;
 
 /** Answers the other side's requests with `handlers`; unknown methods get an error response. */
 export class RpcServer {
@@ -124,7 +124,7 @@ export class RpcServer {
 
   private async receive(msg: unknown): Promise<void> {
     if (!isRequest(msg)) return;
-    const handler = Object.prototype.hasOwnProperty.call(this.handlers, msg.method) ? this.handlers[msg.method] : undefined;
+    const handler = Object.keys(this.handlers).includes(msg.method) ? this.handlers[msg.method] : undefined;
     let response: RpcResponse;
     let buffers: ArrayBuffer[] = [];
     try {

@@ -1,7 +1,7 @@
 import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { decodeBuffers, StandaloneModel } from './standalone';
 import type { Traits } from './model';
+import { decodeBuffers, StandaloneModel } from './standalone';
 
 describe('standalone page support', () => {
   it('inflates {$b64z} buffers into DataViews, wherever they sit', async () => {

@@ -9,7 +9,7 @@ import { isRequest, type RpcResponse } from './rpc';
 
 type Listener = (...args: any[]) => void;
 
-export const NO_KERNEL = 'this exported page has no kernel';
+const NO_KERNEL = 'this exported page has no kernel';
 
 export class StandaloneModel implements WidgetModel {
   private listeners = new Map<string, Set<Listener>>();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { tileWeight } from '../state/pool';
 import type { Messenger } from './rpc';
 import { TileClient } from './tiles';
-import { tileWeight } from '../state/pool';
 
 /** A kernel end of the comm that answers tile requests by hand, in the `rpc` envelope. */
 class FakeKernel implements Messenger {

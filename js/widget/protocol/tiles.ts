@@ -3,11 +3,11 @@
  * (least recently used out). Dense blocks are pooled in the browser instead (state/pool.ts).
  */
 
-import { type Tile, decodeTile } from './decode';
+import { decodeTile, type Tile } from './decode';
 import type { TileRequest, TileResult } from './model';
 import { type Messenger, RpcClient } from './rpc';
 
-export function tileKey(r: TileRequest): string {
+function tileKey(r: TileRequest): string {
   return `${r.kind}/${r.layer}/${r.heads.join(',')}/${r.q0}:${r.q1}/${r.k0}:${r.k1}/${r.step}`;
 }
 

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBlock } from '../protocol/decode';
 import type { BlockState, Traits } from '../protocol/model';
-import { COMPUTING_STATS, type Decoded, derive, hideRefusal, type Local, PENDING_STAT, prepare, resolveCoverage, resolveMode, type TraitReader } from './derive';
+import {
+  COMPUTING_STATS,
+  type Decoded,
+  derive,
+  hideRefusal,
+  type Local,
+  PENDING_STAT,
+  prepare,
+  resolveCoverage,
+  resolveMode,
+  type TraitReader
+} from './derive';
 
 const n = 4;
 const blockState = (layers = 2, heads = 3): BlockState => ({
@@ -103,7 +114,12 @@ describe('derive (what to draw from the traits)', () => {
   });
 
   it('shows the summary and tints thumbnails once statistics are there', () => {
-    const stats = { entropy: [[0.1, 0.5, 0.9], [0.2, 0.2, 0.2]] };
+    const stats = {
+      entropy: [
+        [0.1, 0.5, 0.9],
+        [0.2, 0.2, 0.2]
+      ]
+    };
     const summary = plan({ view: 'summary', head_stats: statsState }, {}, { stats });
     expect(summary.body.kind).toBe('summary');
     expect(summary.needsStats).toBe(false);

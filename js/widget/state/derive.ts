@@ -17,10 +17,10 @@ export interface TraitReader {
 }
 
 /** Heatmap instead of lines above this many tokens in 'auto' mode. */
-export const AUTO_HEATMAP_TOKENS = 96;
+const AUTO_HEATMAP_TOKENS = 96;
 
 /** Lines mode keeps each query's links up to this share of its weight above this many tokens (exBERT's 0.7). */
-export const AUTO_PRUNE_TOKENS = 64;
+const AUTO_PRUNE_TOKENS = 64;
 
 /** The "Colour by" value that asks for head statistics before they are computed. */
 export const PENDING_STAT = '…';
@@ -28,7 +28,7 @@ export const PENDING_STAT = '…';
 /** Labels of the aggregation select (attn_widget.widget.AGGREGATIONS). */
 export const AGGREGATION_LABELS: Record<Aggregation, string> = { raw: 'Raw', rollout: 'Rollout', flow: 'Flow', value: 'Value-weighted' };
 
-export type DrawMode = 'lines' | 'heatmap';
+type DrawMode = 'lines' | 'heatmap';
 
 export function resolveMode(mode: 'auto' | DrawMode, tokens: number, heatmapOnly = false): DrawMode {
   if (heatmapOnly) return 'heatmap'; // tiled (only windows of the weights are here) or signed differences
@@ -61,7 +61,7 @@ export interface Prepared {
   tokens: Tokens;
 }
 
-export function rawTokens(traits: TraitReader): Tokens {
+function rawTokens(traits: TraitReader): Tokens {
   return { tokens: traits.get('tokens'), decoderTokens: traits.get('decoder_tokens'), sentenceBStart: traits.get('sentence_b_start') };
 }
 
@@ -85,7 +85,7 @@ export function prepare(traits: TraitReader, data: Decoded): Prepared {
 }
 
 /** Whether the kernel can compute head statistics (the rule of attn_widget: self-attention held whole, not differences). */
-export function statsPossible(traits: TraitReader, data: Decoded): boolean {
+function statsPossible(traits: TraitReader, data: Decoded): boolean {
   const self = data.blocks.self;
   return Object.keys(data.stats).length > 0 || (!!self && !self.tiled && !traits.get('signed'));
 }
@@ -139,7 +139,7 @@ export interface HeadSelection {
 }
 
 /** A statistic shown as each thumbnail's background tint and border: `values` and `norm` (0–1) are (layers, heads). */
-export interface Tint {
+interface Tint {
   name: string;
   values: number[][];
   norm: number[][];
@@ -185,7 +185,7 @@ export interface Local {
   detail: { layer: number; head: number } | null;
 }
 
-export interface Plan {
+interface Plan {
   toolbar: ToolbarState;
   body: BodyPlan;
   /** The body needs head statistics the kernel has not computed yet. */

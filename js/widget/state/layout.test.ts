@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeBlock } from '../protocol/decode';
 import { filterOptions, hideSpecialTokens, sliceFor } from './layout';
 
-const block = (q: number, k: number) =>
-  decodeBlock({ shape: [1, 1, q, k], dtype: 'uint8', scale: [[1]], layers: [new Uint8Array(q * k)] });
+const block = (q: number, k: number) => decodeBlock({ shape: [1, 1, q, k], dtype: 'uint8', scale: [[1]], layers: [new Uint8Array(q * k)] });
 
 describe('filters', () => {
   const tokens = { tokens: ['[CLS]', 'a', '[SEP]', 'b', 'c', '[SEP]'], decoderTokens: [], sentenceBStart: 3 };

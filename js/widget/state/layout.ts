@@ -19,7 +19,7 @@ export interface Slice {
   keyTokens: string[];
 }
 
-export interface FilterOption {
+interface FilterOption {
   value: Filter;
   label: string;
 }
@@ -45,16 +45,20 @@ export function filterOptions(blocks: Blocks, t: Tokens): FilterOption[] {
     return options;
   }
   const labels: Record<string, string> = { encoder: 'Encoder', decoder: 'Decoder', cross: 'Cross' };
-  return (['encoder', 'decoder', 'cross'] as const)
-    .filter(k => blocks[k])
-    .map(k => ({ value: k, label: labels[k] }));
+  return (['encoder', 'decoder', 'cross'] as const).filter(k => blocks[k]).map(k => ({ value: k, label: labels[k] }));
 }
 
 /**
  * Blocks and tokens without the special positions (`special` in tokens, `decoderSpecial` in decoder
  * tokens); rows renormalised unless `renormalize` is false (differences). Sentence B's start follows.
  */
-export function hideSpecialTokens(blocks: Blocks, t: Tokens, special: number[], decoderSpecial: number[], renormalize: boolean): { blocks: Blocks; tokens: Tokens } {
+export function hideSpecialTokens(
+  blocks: Blocks,
+  t: Tokens,
+  special: number[],
+  decoderSpecial: number[],
+  renormalize: boolean
+): { blocks: Blocks; tokens: Tokens } {
   const keep = keptPositions(t.tokens.length, special);
   const keepDec = keptPositions(t.decoderTokens.length, decoderSpecial);
   const axes: Record<Kind, [number[], number[]]> = { self: [keep, keep], encoder: [keep, keep], decoder: [keepDec, keepDec], cross: [keepDec, keep] };

@@ -18,8 +18,18 @@ function halves(values: number[]): Uint8Array {
 
 describe('neuronColumns', () => {
   it('gives the elementwise products, scaled dot products and their softmax', () => {
-    const { products, scores, softmax } = neuronColumns([1, 2], [[3, 4], [-1, 0.5]], 0.5);
-    expect(products.map(p => Array.from(p))).toEqual([[3, 8], [-1, 1]]);
+    const { products, scores, softmax } = neuronColumns(
+      [1, 2],
+      [
+        [3, 4],
+        [-1, 0.5]
+      ],
+      0.5
+    );
+    expect(products.map(p => Array.from(p))).toEqual([
+      [3, 8],
+      [-1, 1]
+    ]);
     expect(Array.from(scores)).toEqual([5.5, 0]);
     const e = Math.exp(5.5);
     expect(softmax[0]).toBeCloseTo(e / (e + 1), 12);
@@ -37,8 +47,14 @@ describe('decodeNeuron', () => {
   // 1 layer, 2 heads, 3 positions, head_dim 2; value = head·10 + position + dim/2 (or negated for keys).
   const values = (sign: number) => [0, 1].flatMap(h => [0, 1, 2].flatMap(p => [0, 1].map(d => sign * (h * 10 + p + d / 2))));
   const state: NeuronState = {
-    shape: [1, 2, 3, 2], head_dim: 2, dtype: 'float16', layers: [4], scaling: [0.5],
-    queries: [halves(values(1))], keys: [new DataView(halves(values(-1)).buffer)], causal: true
+    shape: [1, 2, 3, 2],
+    head_dim: 2,
+    dtype: 'float16',
+    layers: [4],
+    scaling: [0.5],
+    queries: [halves(values(1))],
+    keys: [new DataView(halves(values(-1)).buffer)],
+    causal: true
   };
 
   it('decodes float16 buffers (Uint8Array or DataView) and indexes (head, position) vectors', () => {

@@ -10,7 +10,7 @@ import type { AttentionBlock, Tile } from '../protocol/decode';
 import type { TileRequest } from '../protocol/model';
 import type { Slice } from './layout';
 
-export interface Window {
+interface Window {
   q0: number;
   q1: number;
   k0: number;

@@ -19,7 +19,7 @@ export const STAT_LABELS: Record<string, string> = {
   induction_score: 'induction score'
 };
 
-export interface StatRow {
+interface StatRow {
   /** Stored layer index and head index (what the traits hold). */
   layer: number;
   head: number;

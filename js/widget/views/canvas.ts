@@ -64,8 +64,8 @@ export function fitText(ctx: CanvasRenderingContext2D, text: string, maxWidth: n
   let hi = text.length;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (ctx.measureText(text.slice(0, mid) + '…').width <= maxWidth) lo = mid;
+    if (ctx.measureText(`${text.slice(0, mid)}…`).width <= maxWidth) lo = mid;
     else hi = mid - 1;
   }
-  return text.slice(0, lo) + '…';
+  return `${text.slice(0, lo)}…`;
 }

@@ -9,7 +9,7 @@ import { labelWidth } from './canvas';
 
 /** Row height, top/bottom padding and the gap between the token columns (CSS px). */
 export const ROW = 18;
-export const PAD = 8;
+const PAD = 8;
 export const GAP = 220;
 
 export interface LinesGeometry {

@@ -5,8 +5,8 @@
  * each query's strongest links (exBERT's cumulative-weight pruning). Heatmaps are heatmap.ts.
  */
 
-import type { HeadSelection } from '../state/derive';
 import { weight } from '../state/blocks';
+import type { HeadSelection } from '../state/derive';
 import { createCanvas, FONT, fitText, LineBatch, sizeCanvas } from './canvas';
 import { type LinesGeometry, linesGeometry, ROW } from './geometry';
 import { css, headColor } from './palette';
@@ -46,7 +46,7 @@ function meanWeight(s: HeadViewState, q: number, k: number): number {
 }
 
 /** Top `n` (index, weight) by mean weight of query row `q` (or key column `k`). */
-export function topLinks(s: HeadViewState, side: 'query' | 'key', index: number, n = 5): [number, number][] {
+function topLinks(s: HeadViewState, side: 'query' | 'key', index: number, n = 5): [number, number][] {
   const { q0, q1, k0, k1 } = s.slice;
   const out: [number, number][] = [];
   const [from, to] = side === 'query' ? [k0, k1] : [q0, q1];
@@ -112,9 +112,13 @@ export class HeadView {
     for (const h of s.heads) {
       const lines = new LineBatch();
       for (const q of qs) {
-        ks.forEach((k, j) => (row[j] = weight(slice.block, s.layer, h, q, k)));
+        ks.forEach((k, j) => {
+          row[j] = weight(slice.block, s.layer, h, q, k);
+        });
         const keep = focus ? null : linkMask(row, s.coverage);
-        ks.forEach((k, j) => (!keep || keep[j]) && lines.add(x0, yq(q), x1, yk(k), row[j]));
+        ks.forEach((k, j) => {
+          if (!keep || keep[j]) lines.add(x0, yq(q), x1, yk(k), row[j]);
+        });
       }
       lines.stroke(ctx, headColor(h, slice.block.heads));
     }

@@ -15,7 +15,7 @@ import { css, divergingRGBA, headColor, type RGB } from './palette';
 import type { Colors } from './theme';
 import { escapeHtml, showTooltip } from './tooltip';
 
-export interface HeatmapState extends HeadSelection {
+interface HeatmapState extends HeadSelection {
   colors: Colors;
   /** Signed data (differences a − b): the mean of the heads on a diverging palette. */
   signed?: boolean;
@@ -23,7 +23,7 @@ export interface HeatmapState extends HeadSelection {
   fetch: (r: TileRequest) => Tile | Promise<Tile>;
 }
 
-export interface Viewport {
+interface Viewport {
   q0: number;
   q1: number;
   k0: number;
@@ -72,19 +72,25 @@ export function findTokens(tokens: string[], offset: number, text: string): numb
   const needle = text.trim().toLowerCase();
   if (!needle) return [];
   const out: number[] = [];
-  tokens.forEach((t, i) => t.toLowerCase().includes(needle) && out.push(offset + i));
+  tokens.forEach((t, i) => {
+    if (t.toLowerCase().includes(needle)) out.push(offset + i);
+  });
   return out;
 }
 
 /** Blend heads into RGBA pixels: colour = weight-average of head colours, alpha = strongest head / peak. */
-export function blendTile(t: Tile, colors: RGB[]): ImageData {
+function blendTile(t: Tile, colors: RGB[]): ImageData {
   const n = t.rows * t.cols;
   const image = new ImageData(t.cols, t.rows);
   const px = image.data;
   const alpha = new Float32Array(n);
   let peak = 0;
   for (let c = 0; c < n; c++) {
-    let r = 0, g = 0, b = 0, sum = 0, max = 0;
+    let r = 0,
+      g = 0,
+      b = 0,
+      sum = 0,
+      max = 0;
     for (let i = 0; i < t.heads.length; i++) {
       const w = t.values[i * n + c] * t.mul[i];
       r += w * colors[i][0];
@@ -106,7 +112,7 @@ export function blendTile(t: Tile, colors: RGB[]): ImageData {
 }
 
 /** Signed tiles: the mean over heads of each cell on the diverging palette, ±(largest |mean|) at full opacity. */
-export function divergingTile(t: Tile): ImageData {
+function divergingTile(t: Tile): ImageData {
   const n = t.rows * t.cols;
   const image = new ImageData(t.cols, t.rows);
   const mean = new Float32Array(n);
@@ -138,7 +144,10 @@ export class HeatmapView {
   private drag: { x: number; y: number; view: Viewport } | null = null;
 
   /** `onPainted` is called each time a tile is drawn (tests and benchmarks wait on it). */
-  constructor(private tooltip: HTMLDivElement, private onPainted: () => void = () => {}) {
+  constructor(
+    private tooltip: HTMLDivElement,
+    private onPainted: () => void = () => {}
+  ) {
     this.el.className = 'aw-heatmap';
     const stack = document.createElement('div');
     stack.className = 'aw-stack';
@@ -224,7 +233,10 @@ export class HeatmapView {
       this.drawMain();
       return;
     }
-    for (const [req, done] of [[request, show], [all, showMini]] as const) {
+    for (const [req, done] of [
+      [request, show],
+      [all, showMini]
+    ] as const) {
       const t = s.fetch(req);
       if (t instanceof Promise) t.then(done, err => (this.status.textContent = String(err.message ?? err)));
       else done(t);
@@ -241,7 +253,7 @@ export class HeatmapView {
     sizeCanvas(this.overlay, w, h);
     ctx.clearRect(0, 0, w, h);
     const t = this.tile;
-    if (t && t.heads.length) {
+    if (t?.heads.length) {
       const tile = createCanvas('');
       tile.width = t.cols;
       tile.height = t.rows;
@@ -291,7 +303,12 @@ export class HeatmapView {
 
   private image(t: Tile): ImageData {
     const s = this.state!;
-    return s.signed ? divergingTile(t) : blendTile(t, t.heads.map(hd => headColor(hd, s.slice.block.heads)));
+    return s.signed
+      ? divergingTile(t)
+      : blendTile(
+          t,
+          t.heads.map(hd => headColor(hd, s.slice.block.heads))
+        );
   }
 
   private drawMini(): void {
@@ -303,7 +320,7 @@ export class HeatmapView {
     const o = this.overview;
     const b = this.bounds;
     const scale = MINI / Math.max(b.q1 - b.q0, b.k1 - b.k0);
-    if (o && o.heads.length) {
+    if (o?.heads.length) {
       const tile = createCanvas('');
       tile.width = o.cols;
       tile.height = o.rows;
@@ -349,7 +366,10 @@ export class HeatmapView {
     const ctx = this.overlay.getContext('2d')!;
     const v = this.view;
     ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
-    if (!c || !this.tile) return this.clearHover();
+    if (!c || !this.tile) {
+      this.clearHover();
+      return;
+    }
     const s = this.state!;
     const t = this.tile;
     const row = Math.floor((c.q - t.q0) / t.step);
@@ -362,15 +382,17 @@ export class HeatmapView {
     ctx.strokeRect(LABEL_W + 0.5, LABEL_H + (q0 - v.q0) * this.cell + 0.5, (v.k1 - v.k0) * this.cell - 1, size - 1);
     ctx.strokeRect(LABEL_W + (k0 - v.k0) * this.cell + 0.5, LABEL_H + 0.5, size - 1, (v.q1 - v.q0) * this.cell - 1);
     const tok = (list: string[], offset: number, i: number) => escapeHtml(list[i - offset] ?? '');
-    const title = t.step === 1
-      ? `${tok(s.slice.queryTokens, s.slice.q0, c.q)} (${c.q}) → ${tok(s.slice.keyTokens, s.slice.k0, c.k)} (${c.k})`
-      : `queries ${q0}–${Math.min(q0 + t.step, t.q1) - 1} → keys ${k0}–${Math.min(k0 + t.step, t.k1) - 1} (${s.signed ? 'largest |a − b|' : 'max'})`;
+    const title =
+      t.step === 1
+        ? `${tok(s.slice.queryTokens, s.slice.q0, c.q)} (${c.q}) → ${tok(s.slice.keyTokens, s.slice.k0, c.k)} (${c.k})`
+        : `queries ${q0}–${Math.min(q0 + t.step, t.q1) - 1} → keys ${k0}–${Math.min(k0 + t.step, t.k1) - 1} (${s.signed ? 'largest |a − b|' : 'max'})`;
     const value = (i: number) => {
       const w = tileWeight(t, i, row, col);
       return s.signed ? `a − b = ${w > 0 ? '+' : ''}${w.toFixed(4)}` : w.toFixed(4);
     };
-    const rows = t.heads.map((h, i) =>
-      `<div class="aw-tip-row"><span class="aw-swatch" style="background:${css(headColor(h, s.slice.block.heads))}"></span>head ${h}<b>${value(i)}</b></div>`
+    const rows = t.heads.map(
+      (h, i) =>
+        `<div class="aw-tip-row"><span class="aw-swatch" style="background:${css(headColor(h, s.slice.block.heads))}"></span>head ${h}<b>${value(i)}</b></div>`
     );
     showTooltip(this.tooltip, e, `<div class="aw-tip-title">${title}</div>${rows.join('')}`);
   }

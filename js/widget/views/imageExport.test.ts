@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBlock } from '../protocol/decode';
-import { linesSvg } from './imageExport';
 import type { HeadViewState } from './headView';
+import { linesSvg } from './imageExport';
 
 /** Text measurement stand-in: 7 px per character. */
 const measure = { font: '', measureText: (t: string) => ({ width: 7 * t.length }) } as unknown as CanvasRenderingContext2D;

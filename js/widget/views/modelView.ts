@@ -10,7 +10,7 @@ import { css, divergingRGBA, headColor, type RGB } from './palette';
 import type { Colors } from './theme';
 import { showTooltip } from './tooltip';
 
-export interface ModelViewState extends ModelPlan {
+interface ModelViewState extends ModelPlan {
   colors: Colors;
 }
 
@@ -24,7 +24,7 @@ const GROUP_GAP = 8;
 const GROUP_H = 16;
 
 /** Left edge of each column: heads of one KV group sit together, groups a little apart. */
-export function columnOffsets(heads: number[], thumb: number, groupSize: number): number[] {
+function columnOffsets(heads: number[], thumb: number, groupSize: number): number[] {
   let groups = 0;
   return heads.map((h, c) => {
     if (c > 0 && groupSize > 1 && Math.floor(h / groupSize) !== Math.floor(heads[c - 1] / groupSize)) groups += 1;
@@ -41,7 +41,10 @@ export class ModelView {
   private top = LABEL_H;
   private tooltip: HTMLDivElement;
 
-  constructor(tooltip: HTMLDivElement, private onSelect: (layerIndex: number, head: number) => void) {
+  constructor(
+    tooltip: HTMLDivElement,
+    private onSelect: (layerIndex: number, head: number) => void
+  ) {
     this.tooltip = tooltip;
     this.el = document.createElement('div');
     this.el.className = 'aw-model-view';
@@ -75,10 +78,13 @@ export class ModelView {
     const block = slice.block;
     const nq = slice.q1 - slice.q0;
     const nk = slice.k1 - slice.k0;
-    const t = (this.thumb = ModelView.thumbSize(state.width, heads.length));
+    const t = ModelView.thumbSize(state.width, heads.length);
     const grouped = state.groupSize > 1;
-    const xs = (this.xs = columnOffsets(heads, t, state.groupSize));
-    const top = (this.top = LABEL_H + (grouped ? GROUP_H : 0));
+    const xs = columnOffsets(heads, t, state.groupSize);
+    const top = LABEL_H + (grouped ? GROUP_H : 0);
+    this.thumb = t;
+    this.xs = xs;
+    this.top = top;
     const width = (xs.length ? xs[xs.length - 1] : LABEL_W) + t + GAP;
     const height = top + block.layers * (t + GAP);
     const ctx = sizeCanvas(this.canvas, width, height);
@@ -87,7 +93,9 @@ export class ModelView {
     ctx.fillStyle = colors.fg;
     ctx.textBaseline = 'middle';
     ctx.textAlign = 'center';
-    heads.forEach((_, c) => ctx.fillText(state.columns[c], xs[c] + t / 2, top - LABEL_H / 2));
+    heads.forEach((_, c) => {
+      ctx.fillText(state.columns[c], xs[c] + t / 2, top - LABEL_H / 2);
+    });
     if (grouped) {
       heads.forEach((h, c) => {
         const g = Math.floor(h / state.groupSize);
@@ -99,7 +107,9 @@ export class ModelView {
       });
     }
     ctx.textAlign = 'right';
-    rowLabels.forEach((label, l) => ctx.fillText(label, LABEL_W - 8, top + l * (t + GAP) + t / 2));
+    rowLabels.forEach((label, l) => {
+      ctx.fillText(label, LABEL_W - 8, top + l * (t + GAP) + t / 2);
+    });
 
     // Thumbnails are max-pooled (state/pool.ts) to at most t × t cells, drawn scaled with smoothing off;
     // the source rectangle leaves out the unused part of a partial last cell.

@@ -16,7 +16,7 @@ import { diverging, headColor } from './palette';
 import type { Colors } from './theme';
 import { escapeHtml, showTooltip } from './tooltip';
 
-export interface NeuronViewState {
+interface NeuronViewState {
   slice: Slice;
   data: NeuronData;
   /** Index of the stored attention layer (lines of the collapsed view). */
@@ -99,7 +99,10 @@ export class NeuronView {
     this.grid.addEventListener('mousemove', e => this.onMove(e));
     this.grid.addEventListener('mouseleave', () => {
       this.tooltip.hidden = true;
-      if (this.focused !== null) this.paintLines((this.focused = null));
+      if (this.focused !== null) {
+        this.focused = null;
+        this.paintLines(null);
+      }
     });
   }
 
@@ -120,14 +123,28 @@ export class NeuronView {
     this.el.dataset.query = q === null ? '' : String(q);
     this.zoom.value = String(cell);
     this.zoom.parentElement!.hidden = q === null;
-    this.hint.textContent = q === null
-      ? 'Click a query token to see how its query q and the keys k make its attention.'
-      : `Query “${slice.queryTokens[q - slice.q0]}” (${q}): q · k of each key, scaled, softmax = attention. Click it again to collapse.`;
+    this.hint.textContent =
+      q === null
+        ? 'Click a query token to see how its query q and the keys k make its attention.'
+        : `Query “${slice.queryTokens[q - slice.q0]}” (${q}): q · k of each key, scaled, softmax = attention. Click it again to collapse.`;
 
-    const headers = q === null
-      ? [['Query', 'auto'], ['', `${LINES_COLLAPSED}px`], ['Key', 'auto']]
-      : [['Query', 'auto'], ['q', `${vecW}px`], ['', `${LINES_EXPANDED}px`], ['k', `${vecW}px`], ['q × k', `${vecW}px`],
-         ['q·k/√d', `${NUMBER_W}px`], ['Softmax', `${NUMBER_W}px`], ['Key', 'auto']];
+    const headers =
+      q === null
+        ? [
+            ['Query', 'auto'],
+            ['', `${LINES_COLLAPSED}px`],
+            ['Key', 'auto']
+          ]
+        : [
+            ['Query', 'auto'],
+            ['q', `${vecW}px`],
+            ['', `${LINES_EXPANDED}px`],
+            ['k', `${vecW}px`],
+            ['q × k', `${vecW}px`],
+            ['q·k/√d', `${NUMBER_W}px`],
+            ['Softmax', `${NUMBER_W}px`],
+            ['Key', 'auto']
+          ];
     this.grid.style.gridTemplateColumns = headers.map(h => h[1]).join(' ');
     this.grid.style.gridTemplateRows = `auto repeat(${n}, ${ROW}px)`;
     const cells: HTMLElement[] = headers.map(([text], i) => place(div('aw-n-header', text), 1, i + 1));
@@ -154,7 +171,8 @@ export class NeuronView {
     if (q !== null) {
       const qv = vectorOf(data, 'queries', qkLayer, head, q);
       const kv = Array.from({ length: attended }, (_, k) => vectorOf(data, 'keys', qkLayer, head, k));
-      const cols = (this.columns = neuronColumns(qv, kv, data.scaling[qkLayer]));
+      const cols = neuronColumns(qv, kv, data.scaling[qkLayer]);
+      this.columns = cols;
       const shownK = this.keys.map(k => kv[k]);
       const shownP = this.keys.map(k => cols.products[k]);
       const vecMax = maxAbs([qv, ...shownK]);
@@ -172,7 +190,10 @@ export class NeuronView {
       const scoreMax = maxAbs([this.keys.map(k => cols.scores[k])]);
       const softMax = maxAbs([this.keys.map(k => cols.softmax[k])]);
       for (const k of this.keys) {
-        for (const [column, col, value, max] of [['score', 6, cols.scores[k], scoreMax], ['softmax', 7, cols.softmax[k], softMax]] as const) {
+        for (const [column, col, value, max] of [
+          ['score', 6, cols.scores[k], scoreMax],
+          ['softmax', 7, cols.softmax[k], softMax]
+        ] as const) {
           const num = place(div('aw-n-number', value.toFixed(column === 'score' ? 2 : 3)), 2 + k - slice.k0, col);
           num.dataset.column = column;
           num.dataset.key = String(k);
@@ -210,7 +231,10 @@ export class NeuronView {
     if (this.query === null) {
       const token = target.closest<HTMLElement>('[data-query]');
       const focus = token ? Number(token.dataset.query) : null;
-      if (focus !== this.focused) this.paintLines((this.focused = focus));
+      if (focus !== this.focused) {
+        this.focused = focus;
+        this.paintLines(focus);
+      }
     }
     const html = this.query === null ? null : this.tip(target, e);
     if (html) showTooltip(this.tooltip, e, html);
@@ -236,7 +260,8 @@ export class NeuronView {
     const i = Math.floor(((e.clientX - rect.left) / rect.width) * data.dim);
     const row = Math.floor((e.clientY - rect.top) / ROW);
     const qv = vectorOf(data, 'queries', qkLayer, head, q);
-    if (column === 'q') return row === q - slice.q0 ? `<div class="aw-tip-title">q[${i}] of query ${escapeHtml(slice.queryTokens[row])} (${q})</div><b>${fmt(qv[i])}</b>` : null;
+    if (column === 'q')
+      return row === q - slice.q0 ? `<div class="aw-tip-title">q[${i}] of query ${escapeHtml(slice.queryTokens[row])} (${q})</div><b>${fmt(qv[i])}</b>` : null;
     const k = slice.k0 + row;
     if (!this.keys.includes(k)) return null;
     const kv = vectorOf(data, 'keys', qkLayer, head, k);

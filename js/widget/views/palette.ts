@@ -3,10 +3,7 @@
  * alternating lightness, so neighbouring heads differ in both and 32+ heads stay distinct.
  */
 
-const CATEGORY10 = [
-  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd',
-  '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'
-];
+const CATEGORY10 = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 export type RGB = [number, number, number];
 

@@ -7,7 +7,7 @@ import type { Stats } from '../protocol/decode';
 import { normalizeStat, STAT_LABELS, sortRows, statRows } from '../state/stats';
 import { escapeHtml } from './tooltip';
 
-export interface SummaryState {
+interface SummaryState {
   stats: Stats;
   layerNumbers: number[];
   /** Model head numbers when only some heads are stored; empty: 0, 1, … */

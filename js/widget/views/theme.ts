@@ -13,7 +13,7 @@ function inJupyterLab(): boolean {
   return document.body.dataset.jpThemeLight !== undefined;
 }
 
-export function resolveTheme(setting: ThemeSetting): 'light' | 'dark' {
+function resolveTheme(setting: ThemeSetting): 'light' | 'dark' {
   if (setting !== 'auto') return setting;
   const jp = document.body.dataset.jpThemeLight;
   if (jp !== undefined) return jp === 'false' ? 'dark' : 'light';

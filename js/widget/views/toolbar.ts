@@ -9,7 +9,9 @@ import { AGGREGATION_LABELS, type ToolbarState } from '../state/derive';
 import { HeadSquares, labelled, select, setOptions } from './controls';
 
 /** Sends trait changes made in the browser to the kernel. */
-export type Commit = (changes: Partial<Pick<Traits, 'view' | 'layer' | 'head' | 'heads' | 'attention_filter' | 'mode' | 'aggregation' | 'hide_special'>>) => void;
+export type Commit = (
+  changes: Partial<Pick<Traits, 'view' | 'layer' | 'head' | 'heads' | 'attention_filter' | 'mode' | 'aggregation' | 'hide_special'>>
+) => void;
 
 export class Toolbar {
   readonly el = document.createElement('div');
@@ -90,13 +92,31 @@ export class Toolbar {
     this.hideLabel.hidden = view === 'summary' || !s.hasSpecial;
     setOptions(this.tint, [{ value: '', label: 'head' }, ...Object.entries(s.stats).map(([value, label]) => ({ value, label }))], this.tintStat);
     this.tint.parentElement!.hidden ||= view !== 'model' || s.single;
-    setOptions(this.layer, s.layerNumbers.map(l => ({ value: String(l), label: String(l) })), String(s.layerNumbers[s.layerIndex]));
+    setOptions(
+      this.layer,
+      s.layerNumbers.map(l => ({ value: String(l), label: String(l) })),
+      String(s.layerNumbers[s.layerIndex])
+    );
     setOptions(this.filter, s.filters, s.filter);
     setOptions(this.mode, s.modes, s.mode);
     const auto = s.autoCoverage < 1 ? `Auto (${s.autoCoverage * 100}%)` : 'Auto (all)';
-    const coverages = [['auto', auto], ['1', 'All'], ['0.9', '90%'], ['0.7', '70%'], ['0.5', '50%']];
-    setOptions(this.links, coverages.map(([value, label]) => ({ value, label })), this.coverage);
-    setOptions(this.head, Array.from({ length: s.heads }, (_, h) => ({ value: String(h), label: String(h) })), String(s.head));
+    const coverages = [
+      ['auto', auto],
+      ['1', 'All'],
+      ['0.9', '90%'],
+      ['0.7', '70%'],
+      ['0.5', '50%']
+    ];
+    setOptions(
+      this.links,
+      coverages.map(([value, label]) => ({ value, label })),
+      this.coverage
+    );
+    setOptions(
+      this.head,
+      Array.from({ length: s.heads }, (_, h) => ({ value: String(h), label: String(h) })),
+      String(s.head)
+    );
     this.layer.parentElement!.hidden = view === 'model' || view === 'summary' || s.singleLayer;
     this.head.parentElement!.hidden = view !== 'neuron' || !s.hasNeuron;
     this.mode.parentElement!.hidden = view !== 'head';
