@@ -47,12 +47,32 @@ export function maxPool(
   for (let q = w.q0; q < w.q1; q++) {
     const row = outOffset + Math.floor((q - w.q0) / stepQ) * cols;
     const base = offset + q * keys;
-    for (let k = w.k0; k < w.k1; k++) {
-      const v = src[base + k];
-      const a = Math.abs(v);
-      const o = row + Math.floor((k - w.k0) / stepK);
-      if (a > Math.abs(out[o])) out[o] = v;
-      if (a > peak) peak = a;
+    if (stepK === 1) {
+      // One cell per key (tiles at full resolution): no inner loop per cell.
+      for (let k = w.k0; k < w.k1; k++) {
+        const v = src[base + k];
+        const a = v < 0 ? -v : v;
+        const o = row + k - w.k0;
+        if (a > Math.abs(out[o])) out[o] = v;
+        if (a > peak) peak = a;
+      }
+      continue;
+    }
+    // Cell by cell along the row: one read and write of `out` per cell, no division per weight.
+    for (let c = 0, k = w.k0; c < cols; c++) {
+      const end = Math.min(k + stepK, w.k1);
+      let best = out[row + c];
+      let bestAbs = Math.abs(best);
+      for (; k < end; k++) {
+        const v = src[base + k];
+        const a = v < 0 ? -v : v;
+        if (a > bestAbs) {
+          bestAbs = a;
+          best = v;
+        }
+      }
+      out[row + c] = best;
+      if (bestAbs > peak) peak = bestAbs;
     }
   }
   return peak;
