@@ -129,17 +129,22 @@ def test_torch_classic_and_new_style_scalars(torch_logdir):
         np.testing.assert_array_equal(scalars[tag].values, np.float32([e.value for e in events]))
 
 
-def test_add_scalars_and_add_hparams_are_grouped_under_their_run(torch_logdir):
-    runs = list_runs(torch_logdir)
-    assert [r.name for r in runs] == ["run"]  # not 4 runs (multi_a, multi_b, hparams folder)
-    (run,) = runs
+def test_add_scalars_and_add_hparams_folders_are_runs_as_in_tensorboard(torch_logdir):
+    runs = {r.name: r for r in list_runs(torch_logdir)}
     hparams_dir = next(p.name for p in (torch_logdir / "run").iterdir() if p.is_dir() and not p.name.startswith("multi"))
-    assert set(run.tags) == {"loss", "train/acc", "ns", "nsd", "multi/a", "multi/b", f"{hparams_dir}/hparam/final"}
-    assert run.last_step == 199
-    assert run.size == sum(p.stat().st_size for p in (torch_logdir / "run").rglob("*tfevents*"))
-    scalars = read_scalars(torch_logdir / "run", tags=["multi/a", "multi/b"])
-    np.testing.assert_array_equal(scalars["multi/a"].steps, np.arange(0, 200, 20))
-    np.testing.assert_array_equal(scalars["multi/b"].values, -np.arange(0, 200, 20))
+    assert set(runs) == {"run", "run/multi_a", "run/multi_b", f"run/{hparams_dir}"}
+    run = runs["run"]
+    assert run.tags == sorted(["loss", "train/acc", "ns", "nsd"])
+    assert run.last_step == 199 and run.hparams == {} and run.scalars_group is None
+    assert run.size == sum(p.stat().st_size for p in (torch_logdir / "run").glob("*tfevents*"))
+    assert runs["run/multi_a"].scalars_group == {"parent": "run", "tag": "multi", "key": "a"}
+    assert runs["run/multi_b"].scalars_group == {"parent": "run", "tag": "multi", "key": "b"}
+    session = runs[f"run/{hparams_dir}"]
+    assert session.hparams == {"lr": 0.1, "bs": 32} and session.tags == ["hparam/final"]
+    assert session.scalars_group is None
+    multi_b = read_scalars(torch_logdir / "run" / "multi_b")
+    np.testing.assert_array_equal(multi_b["multi"].steps, np.arange(0, 200, 20))
+    np.testing.assert_array_equal(multi_b["multi"].values, -np.arange(0, 200, 20))
 
 
 def test_tensorboard_writer_tensor_scalars(tmp_path):
@@ -191,7 +196,7 @@ def test_large_file_matches_event_accumulator(tmp_path):
             w.add_scalar("a", step * 0.25, step)
             w.add_scalar("bb/long_name", -step, step)
             w.add_scalar("c", 1.0 / (step + 1), step)
-    ours = read_scalars(tmp_path)
+    ours = read_scalars(tmp_path, cache=ReaderCache(max_series_points=20_000))  # every point kept
     acc = EventAccumulator(str(tmp_path), size_guidance={"scalars": 0})
     acc.Reload()
     for tag in ("a", "bb/long_name", "c"):
