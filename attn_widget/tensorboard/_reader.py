@@ -478,6 +478,8 @@ class EventFileReader:
 
     def _decode(self, buf: bytes, arr: np.ndarray, starts: np.ndarray, lens: np.ndarray, base: int) -> None:
         """Verify data checksums and decode the framed records, grouped by length."""
+        if starts.size == 0:  # e.g. the first header of a block already failed its checksum
+            return
         first = self.records
         points: list[_Points] = []
         slow: list = []
