@@ -31,7 +31,8 @@ class RunInfo:
 
     ``updated`` is the newest file mtime (unix seconds), ``size`` the bytes of its files, ``tags``
     its scalar tags (sorted), ``hparams`` the ``{name: value}`` of an hparams plugin session (torch
-    ``add_hparams``; empty otherwise), ``scalars_group`` ``{"parent": run, "tag": main tag, "key":
+    ``add_hparams``; empty otherwise), ``metrics`` the last value of each tag of such a session
+    (``{}`` for other runs), ``scalars_group`` ``{"parent": run, "tag": main tag, "key":
     key}`` for a folder written by torch ``add_scalars(main_tag, {key: ...})`` (None otherwise).
     """
 
@@ -44,15 +45,19 @@ class RunInfo:
     live: bool
     warnings: list[str] = field(default_factory=list)
     hparams: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
     scalars_group: dict | None = None
 
 
 class RunScalars(dict):
-    """``{tag: ScalarSeries}`` for one run, plus ``warnings`` (list of str) about its files."""
+    """``{tag: ScalarSeries}`` for one run, plus ``warnings`` (list of str) about its files and
+    ``signature`` (tuple: name, inode, size, mtime of each file read; equal signatures mean equal
+    data, so answers derived from it can be cached)."""
 
-    def __init__(self, series: dict[str, ScalarSeries], warnings: list[str]):
+    def __init__(self, series: dict[str, ScalarSeries], warnings: list[str], signature: tuple = ()):
         super().__init__(series)
         self.warnings = warnings
+        self.signature = signature
 
 
 class ReaderCache:
@@ -214,11 +219,15 @@ def _listing(name: str, run_dir: str, entries: list[os.DirEntry], cache: ReaderC
     hparams: dict = {}
     for r in readers:
         hparams.update(r.hparams)
+    metrics = {}
+    if hparams:
+        for r in readers:  # later files win, as in _join
+            metrics.update({t: float(r.series(t).values[-1]) for t in r.tags})
     info = RunInfo(
         name=name, path=run_dir, last_step=max(steps) if steps else None,
         updated=max(s.st_mtime for _, s in stats), size=sum(s.st_size for _, s in stats),
         tags=sorted({t for r in readers for t in r.tags}), live=False,
-        warnings=warnings + read_warnings, hparams=hparams,
+        warnings=warnings + read_warnings, hparams=hparams, metrics=metrics,
     )
     if all(read):
         cache.listings[run_dir] = (signature, info)
@@ -283,6 +292,12 @@ def read_scalars(run_dir: str | os.PathLike, *, cache: ReaderCache | None = None
     if not entries:
         raise FileNotFoundError(f"no TensorBoard event files in {run_dir}")
     cache = cache if cache is not None else ReaderCache()
+    stats = []
+    for e in entries:
+        try:
+            stats.append((e, e.stat()))
+        except OSError:
+            continue  # reported by _run_readers
     readers, warnings, _ = _run_readers(entries, cache)
     mapping: dict[str, list[tuple[EventFileReader, str]]] = {}
     for reader in readers:
@@ -295,4 +310,4 @@ def read_scalars(run_dir: str | os.PathLike, *, cache: ReaderCache | None = None
             series[tag] = _join(parts)
         else:
             warnings.append(f"tag not found: {tag}")
-    return RunScalars(series, warnings)
+    return RunScalars(series, warnings, _signature(stats))
