@@ -124,6 +124,7 @@ class _RunsState:
         self.live_window = config.live_window
         self.cache = ReaderCache(max_points=config.max_cached_points, max_series_points=config.max_series_points)
         self.answers = _AnswerCache(config.answer_cache_chars)
+        self._run_json: dict[tuple[str, str], tuple] = {}
         threads = config.read_threads or max(2, os.cpu_count() or 1)
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="attn-widget-runs")
         self.listing_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attn-widget-runs-list")
@@ -149,6 +150,27 @@ class _RunsState:
         if not os.path.isdir(real) or not os.access(real, os.R_OK | os.X_OK):
             raise web.HTTPError(404, f"{what} not found or not readable: {rel or '.'}")
         return path
+
+    def run_json(self, root_rel: str, run) -> str:
+        """JSON object of one listed run (``root_rel``: the listed logdir relative to the root),
+        reused while the run's :class:`RunInfo` is the same object with the same live flag."""
+        key = (root_rel, run.path)
+        memo = self._run_json.get(key)
+        if memo is not None and memo[0] is run and memo[1] == (run.live, repr(run.scalars_group)):
+            return memo[2]
+
+        def full(name: str) -> str:  # a name below the listed logdir → a name below the root
+            return name if root_rel == "." else root_rel if name == "." else f"{root_rel}/{name}"
+
+        group = run.scalars_group
+        text = json.dumps({
+            "name": full(run.name), "last_step": run.last_step, "updated": run.updated, "size": run.size,
+            "tags": run.tags, "live": run.live, "warnings": run.warnings, "hparams": run.hparams,
+            "metrics": run.metrics,
+            "scalars_group": None if group is None else {**group, "parent": full(group["parent"])},
+        }, default=str)  # hparams values are str/float/bool; anything odd becomes text
+        self._run_json[key] = (run, (run.live, repr(run.scalars_group)), text)
+        return text
 
     def name(self, path: str) -> str:
         """Run name of a path below the root: relative to it, '/' separators, '.' for the root."""
@@ -194,26 +216,8 @@ class RunsHandler(_RunsHandler):
         def listing() -> str:
             runs = list_runs(logdir, cache=state.cache, live_window=state.live_window)
             root_rel = state.name(logdir)
-            return json.dumps({
-                "root": "" if root_rel == "." else root_rel,
-                "runs": [
-                    {
-                        "name": state.name(run.path),
-                        "last_step": run.last_step,
-                        "updated": run.updated,
-                        "size": run.size,
-                        "tags": run.tags,
-                        "live": run.live,
-                        "warnings": run.warnings,
-                        "hparams": run.hparams,
-                        "metrics": run.metrics,
-                        "scalars_group": None if run.scalars_group is None else {
-                            **run.scalars_group, "parent": state.name(os.path.join(logdir, run.scalars_group["parent"]))
-                        },
-                    }
-                    for run in runs
-                ],
-            }, default=str)  # hparams values are str/float/bool; anything odd becomes text
+            fragments = [state.run_json(root_rel, run) for run in runs]
+            return f'{{"root":{json.dumps("" if root_rel == "." else root_rel)},"runs":[{",".join(fragments)}]}}'
 
         try:
             body = await state.call(listing, executor=state.listing_executor)

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -130,27 +130,28 @@ def _event_files(folder: str, real_top: str) -> tuple[list[os.DirEntry], list[os
     return sorted(files, key=lambda e: e.name), folders
 
 
-def _scan(top: str) -> dict[str, list[os.DirEntry]]:
-    """Runs below ``top``: run folder (path below ``top``, symlinks not resolved) → its event files."""
+def _scan(top: str) -> dict[str, tuple[str, list[os.DirEntry]]]:
+    """Runs below ``top``: run folder (path below ``top``, symlinks not resolved) → (run name, its
+    event files)."""
     real_top = os.path.realpath(top)
-    runs: dict[str, list[os.DirEntry]] = {}
-    stack = [(top, (real_top,))]  # folder and the real paths of it and its ancestors
+    runs: dict[str, tuple[str, list[os.DirEntry]]] = {}
+    stack = [(top, ".", (real_top,))]  # folder, its name, the real paths of it and its ancestors
     while stack:
-        folder, chain = stack.pop()
+        folder, name, chain = stack.pop()
         try:
             files, folders = _event_files(folder, real_top)
         except OSError:
             continue
         if files:
-            runs[folder] = files
+            runs[folder] = (name, files)
         for e in folders:
             if e.is_symlink():
                 real = os.path.realpath(e.path)
                 if not _inside(real_top, real) or real in chain:  # outside the root, or a loop
                     continue
             else:
-                real = os.path.join(chain[-1], e.name)
-            stack.append((e.path, (*chain, real)))
+                real = f"{chain[-1]}{os.sep}{e.name}"
+            stack.append((e.path, e.name if name == "." else f"{name}/{e.name}", (*chain, real)))
     return runs
 
 
@@ -209,8 +210,8 @@ def _listing(name: str, run_dir: str, entries: list[os.DirEntry], cache: ReaderC
         return None
     signature = _signature(stats)
     cached = cache.listings.get(run_dir)
-    if cached is not None and cached[0] == signature and not warnings:
-        return replace(cached[1], name=name)
+    if cached is not None and cached[0] == signature and cached[1].name == name and not warnings:
+        return cached[1]  # the same object: callers can tell an unchanged run by identity
     readers, read_warnings, read = _run_readers([e for e, _ in stats], cache)
     stats = [(e, st) for (e, st), ok in zip(stats, read) if ok or os.path.exists(e.path)]
     if not stats:  # vanished while being read
@@ -252,7 +253,8 @@ def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
     """Runs below ``root`` sorted by name (path relative to ``root`` with '/', ``"."`` for ``root``).
 
     Reads every event file (only new bytes when ``cache`` already holds its reader; nothing for a
-    run whose files are unchanged); ``live`` means a file changed less than ``live_window`` seconds
+    run whose files are unchanged, whose cached :class:`RunInfo` object is returned again, updated
+    in place); ``live`` means a file changed less than ``live_window`` seconds
     ago. Never raises for a file's content: problems are the run's ``warnings``. Raises
     NotADirectoryError for a bad root.
     """
@@ -262,8 +264,7 @@ def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
     cache = cache if cache is not None else ReaderCache()
     now = time.time()
     out = []
-    for run_dir, entries in _scan(root).items():
-        name = os.path.relpath(run_dir, root).replace(os.sep, "/")
+    for run_dir, (name, entries) in _scan(root).items():
         info = _listing(name, run_dir, entries, cache)
         if info is not None:
             info.live = now - info.updated < live_window
