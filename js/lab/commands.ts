@@ -26,7 +26,7 @@ export function addCommands(
   const plot = async (runs: IRunInfo[]) => {
     let panel = current();
     if (!panel || panel.isDisposed) {
-      panel = new ScalarsPanel(() => sidebar.config.maxPoints);
+      panel = new ScalarsPanel(() => sidebar.config.maxPoints, run => sidebar.model.colors.colorOf(run));
       await tracker.add(panel); // names it for the layout restorer before the layout is saved
       app.shell.add(panel, 'main');
     }
@@ -56,7 +56,7 @@ export function addCommands(
     }
   });
 
-  sidebar.onRefreshed(runs => current()?.refreshFrom(runs));
+  sidebar.model.changed.connect(model => current()?.refreshFrom(model.runs));
   themes?.themeChanged.connect(() => tracker.forEach(p => p.redraw()));
   for (const command of Object.values(CommandIDs)) {
     palette?.addItem({ command, category: 'TensorBoard' });

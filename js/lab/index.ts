@@ -3,9 +3,10 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
+import { ICommandPalette, IThemeManager, showErrorMessage } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { addCommands, CommandIDs } from './commands';
+import { RunsModel } from './runsModel';
 import { RunsPanel } from './runsPanel';
 
 /** The attn-widget JupyterLab plugin: TensorBoard runs sidebar and scalar charts. */
@@ -21,8 +22,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     themes: IThemeManager | null
   ) => {
-    const settings = registry ? await registry.load(plugin.id).catch(() => null) : null;
-    const sidebar = new RunsPanel(settings, () =>
+    const settings = registry
+      ? await registry.load(plugin.id).catch(reason => {
+          // the sidebar still works with the defaults; the user learns why their settings are ignored
+          console.error('attn-widget: settings could not be loaded', reason);
+          void showErrorMessage('attn-widget: settings could not be loaded (defaults used)', reason);
+          return null;
+        })
+      : null;
+    const sidebar = new RunsPanel(new RunsModel(), settings, () =>
       void app.commands.execute(CommandIDs.plotRuns)
     );
     app.shell.add(sidebar, 'left', { rank: 600 });

@@ -2,18 +2,8 @@ import uPlot from 'uplot';
 import type { IScalarSeries } from './api';
 import { emaSmooth } from './smoothing';
 
-/** Run colours: JupyterLab theme variables, read at draw time so light and dark themes both fit. */
-const COLOR_VARS = [1, 3].flatMap(n =>
-  ['brand', 'warn', 'accent', 'error'].map(c => `--jp-${c}-color${n}`)
-);
-
 function cssVar(name: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim();
-}
-
-/** The colour of the `index`-th run (same run, same colour in every chart). */
-export function runColor(index: number): string {
-  return cssVar(COLOR_VARS[index % COLOR_VARS.length]);
 }
 
 export interface IChartRun {
@@ -74,7 +64,7 @@ export class ScalarChart {
   private data(weight: number): uPlot.AlignedData {
     const gaps = (v: number) => (Number.isFinite(v) ? v : null);
     return uPlot.join(
-      this.runs.map(({ series: s }) => [s.steps, Array.from(emaSmooth(s.values, weight), gaps), s.values])
+      this.runs.map(({ series: s }) => [s.steps, Array.from(emaSmooth(s.values, weight), gaps), s.values.map(gaps)])
     );
   }
 

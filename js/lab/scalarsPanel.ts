@@ -4,7 +4,7 @@ import { Widget } from '@lumino/widgets';
 import { fetchScalars, type IRunInfo } from './api';
 import { type IRunScalars, scalarsCsv } from './csv';
 import { runsIcon } from './icons';
-import { ScalarChart, runColor } from './scalarChart';
+import { ScalarChart } from './scalarChart';
 import { SmoothingSlider } from './smoothingSlider';
 
 /** Main-area panel: one chart per tag with the chosen runs overlaid, smoothing and CSV download. */
@@ -18,7 +18,10 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
   private readonly grid: HTMLElement;
   private readonly resizer = new ResizeObserver(() => this.fitCharts());
 
-  constructor(private readonly maxPoints: () => number) {
+  constructor(
+    private readonly maxPoints: () => number,
+    private readonly colorOf: (run: string) => string
+  ) {
     super({ content: new Widget() });
     this.id = 'attn-widget-scalars';
     this.addClass('jp-AttnScalars');
@@ -72,8 +75,8 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
     this.grid.replaceChildren();
     const tags = [...new Set(this.data.flatMap(d => Object.keys(d.tags)))].sort();
     this.charts = tags.map(tag => {
-      const runs = this.data.flatMap((d, i) =>
-        d.tags[tag]?.steps.length ? [{ run: d.run, color: runColor(i), series: d.tags[tag] }] : []
+      const runs = this.data.flatMap(d =>
+        d.tags[tag]?.steps.length ? [{ run: d.run, color: this.colorOf(d.run), series: d.tags[tag] }] : []
       );
       const chart = new ScalarChart(tag, runs, this.slider.value, this.id);
       this.grid.appendChild(chart.node);
