@@ -17,6 +17,7 @@ export class RunsModel implements IDisposable {
   readonly colors = new RunColors();
   private _logdir = '';
   private _loaded = false;
+  private active = false; // between start() and stop(): someone looks
   private pending: Promise<void> | null = null;
   private readonly poll: Poll;
   private readonly _changed = new Signal<this, void>(this);
@@ -57,7 +58,7 @@ export class RunsModel implements IDisposable {
       this._logdir = logdir;
       this.runs = [];
       this._loaded = false;
-      if (this.poll.state.phase !== 'stopped') {
+      if (this.active) {
         void this.refresh();
       }
     }
@@ -65,11 +66,13 @@ export class RunsModel implements IDisposable {
 
   /** Poll while shown: loads now, then every interval. */
   start(): void {
+    this.active = true;
     void this.poll.start();
   }
 
   /** Stop polling (the sidebar is hidden). */
   stop(): void {
+    this.active = false;
     void this.poll.stop();
   }
 

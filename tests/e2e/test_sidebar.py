@@ -62,6 +62,23 @@ def names(page):
     return runs(page).locator(".jp-AttnRuns-name").all_inner_texts()
 
 
+def api_requests(page) -> list[str]:
+    """URLs of the page's attn-widget API requests, collected from now on."""
+    seen: list[str] = []
+    api = lambda url: "/attn-widget/" in url and "/lab/extensions/" not in url  # noqa: E731
+    page.on("request", lambda r: seen.append(r.url) if api(r.url) else None)
+    return seen
+
+
+def copy_runs(root, count: int, source) -> None:
+    """``count`` runs under ``root``: copies of one real event file (``source``)."""
+    data = source.read_bytes()
+    for i in range(count):
+        run = root / f"exp{i % 10}" / f"run{i:04d}"
+        run.mkdir(parents=True)
+        (run / f"events.out.tfevents.{1700000000 + i}.host").write_bytes(data)
+
+
 def test_sidebar_lists_runs_and_finds_new_one_on_refresh(lab, page, logdir):
     configure(lab, logdir="tb", sparklineTag="train/loss")
     open_sidebar(page, lab)
@@ -83,10 +100,71 @@ def test_sidebar_lists_runs_and_finds_new_one_on_refresh(lab, page, logdir):
     rows.filter(has_text="gamma").wait_for()
     assert "step 4" in rows.filter(has_text="gamma").inner_text()
 
+    last = alpha.locator(".jp-AttnRuns-last")
+    expected = 2.0 * math.exp(-49 / 15) + math.sin(49 * 1.7) * 0.3
+    assert float(last.inner_text()) == pytest.approx(expected, rel=1e-3)  # the last loss, 4 digits
+
     page.locator("#attn-widget-runs .jp-AttnRuns-filter").fill("gam")
     assert names(page) == ["gamma"]
+    page.locator("#attn-widget-runs .jp-AttnRuns-filter").fill("^(alpha|exp 2/.*)$")  # a regex
+    assert names(page) == ["alpha", "exp 2/beta"]
     page.locator("#attn-widget-runs .jp-AttnRuns-filter").fill("zzz")
     assert page.locator("#attn-widget-runs .jp-AttnRuns-message").inner_text() == "No runs match “zzz”."
+
+
+def test_hidden_sidebar_fetches_nothing(lab, page, logdir):
+    configure(lab, logdir="tb", refreshInterval=1)
+    seen = api_requests(page)
+    open_lab(page, lab)
+    page.wait_for_timeout(2500)  # auto-refresh every second, but nobody looks
+    assert seen == []
+    open_sidebar(page, lab)
+    runs(page).first.wait_for()
+    assert any("/attn-widget/runs" in u for u in seen)
+    page.locator('.jp-SideBar [data-id="attn-widget-runs"]').click()  # collapse the sidebar again
+    page.locator("#attn-widget-runs").wait_for(state="hidden")
+    page.wait_for_timeout(300)
+    before = len(seen)
+    page.wait_for_timeout(2500)
+    assert len(seen) == before
+
+
+def test_shared_scale_warnings_and_a_virtualised_list(lab, page):
+    """Two constant learning rates sit at different heights (one scale for a shared tag); a
+    corrupt file is a warning on its run; 2,000 runs put only the rows in view in the page."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    root = lab.root / "tb_many"
+    for name, lr in (("a_lr_small", 0.001), ("a_lr_large", 0.01)):
+        with SummaryWriter(str(root / name)) as w:
+            for step in range(10):
+                w.add_scalar("lr", lr, step)
+    (root / "a_broken").mkdir()
+    (root / "a_broken" / "events.out.tfevents.1.host").write_bytes(bytes(64))  # zero-filled
+    copy_runs(root, 2000, next((root / "a_lr_small").iterdir()))
+    configure(lab, logdir="tb_many", sparklineTag="lr")
+    open_sidebar(page, lab)
+    runs(page).first.wait_for()
+    assert runs(page).count() < 60  # 2,003 runs listed, only those in view rendered
+    assert page.locator("#attn-widget-runs .jp-AttnRuns-footer").inner_text().endswith("2003 of 2003 runs")
+
+    broken = runs(page).filter(has_text="a_broken")
+    assert "bad length checksum" in broken.locator(".jp-AttnRuns-warning").get_attribute("title")
+    small = runs(page).filter(has_text="a_lr_small").locator(".jp-AttnRuns-sparkline polyline")
+    large = runs(page).filter(has_text="a_lr_large").locator(".jp-AttnRuns-sparkline polyline")
+    small.wait_for(state="attached")  # a flat line has an empty box: "hidden" to Playwright
+    large.wait_for(state="attached")
+    y = lambda line: {p.split(",")[1] for p in line.get_attribute("points").split()}  # noqa: E731
+    assert y(small) == {"20"} and y(large) == {"0"}  # bottom and top of one shared scale
+    assert runs(page).filter(has_text="a_lr_large").locator(".jp-AttnRuns-last").inner_text() == "0.01"
+
+    page.locator("#attn-widget-runs .jp-AttnRuns-filter").fill("run19\\d\\d$")
+    footer = page.locator("#attn-widget-runs .jp-AttnRuns-footer")
+    assert footer.inner_text().endswith("100 of 2003 runs") and names(page)[0] == "exp0/run1900"
+    page.locator("#attn-widget-runs .jp-AttnRuns-filter").fill("")
+    page.locator("#attn-widget-runs .jp-AttnRuns-scroller").evaluate("s => s.scrollTop = s.scrollHeight")
+    runs(page).filter(has_text="exp9/run1999").wait_for()
+    assert runs(page).count() < 60
 
 
 def test_clicking_runs_draws_charts_and_smoothing_redraws(lab, page, logdir):
