@@ -2,11 +2,13 @@ import type { JupyterFrontEnd, ILayoutRestorer } from '@jupyterlab/application';
 import { type ICommandPalette, type IThemeManager, WidgetTracker } from '@jupyterlab/apputils';
 import type { IRunInfo } from './api';
 import type { RunsPanel } from './runsPanel';
+import { HParamsPanel } from './hparamsPanel';
 import { ScalarsPanel } from './scalarsPanel';
 
 export const CommandIDs = {
   openRuns: 'attn-widget:open-runs',
-  plotRuns: 'attn-widget:plot-runs'
+  plotRuns: 'attn-widget:plot-runs',
+  openHParams: 'attn-widget:open-hparams'
 };
 
 /**
@@ -52,7 +54,23 @@ export function addCommands(
       if (!sidebar.runs.length) {
         await sidebar.refresh();
       }
-      await plot(sidebar.runs.filter(r => names.has(r.name)));
+      // a run plotted with its add_scalars folders: their lines join the run's chart of that tag
+      const group = (r: IRunInfo) => !!r.scalars_group && names.has(r.scalars_group.parent);
+      await plot(sidebar.runs.filter(r => names.has(r.name) || group(r)));
+    }
+  });
+
+  let hparams: HParamsPanel | null = null;
+  app.commands.addCommand(CommandIDs.openHParams, {
+    label: 'Open HParams Table',
+    caption: 'Hyperparameters and final metrics of the hparams sessions in the listed runs',
+    execute: async () => {
+      if (!hparams || hparams.isDisposed) {
+        hparams = new HParamsPanel(sidebar.model, runs => void app.commands.execute(CommandIDs.plotRuns, { runs }));
+        app.shell.add(hparams, 'main');
+      }
+      app.shell.activateById(hparams.id);
+      await sidebar.refresh();
     }
   });
 

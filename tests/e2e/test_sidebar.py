@@ -246,3 +246,77 @@ def test_sidebar_explains_empty_or_unreadable_logdir(lab, page):
         text.wait_for()
         assert message in text.inner_text()
         assert runs(page).count() == 0
+
+
+def test_chart_groups_options_add_scalars_nonfinite_and_hparams(lab, page):
+    from torch.utils.tensorboard import SummaryWriter
+
+    root = lab.root / "tb_charts"
+    with SummaryWriter(str(root / "exp")) as w:
+        for step in range(50):
+            loss = {10: 1000.0, 20: float("nan"), 30: float("inf")}.get(step, 1.0 / (step + 1))
+            w.add_scalar("train/loss", loss, step)
+            w.add_scalar("train/acc", step / 50, step)
+            w.add_scalar("lr", 0.1, step)
+            w.add_scalars("loss", {"train": 1.0 / (step + 1), "val": 2.0 / (step + 1)}, step)
+        w.add_hparams({"lr": 0.1, "opt": "adam"}, {"hparam/acc": 0.7}, run_name="hp")
+    with SummaryWriter(str(root / "exp2")) as w:
+        w.add_scalar("train/loss", 0.5, 0)
+        w.add_hparams({"lr": 0.01, "opt": "sgd"}, {"hparam/acc": 0.9}, run_name="hp")
+    configure(lab, logdir="tb_charts")
+    open_sidebar(page, lab)
+    runs(page).filter(has_text="exp2").first.wait_for()
+    runs(page).filter(has=page.locator('.jp-AttnRuns-name:text-is("exp")')).click()
+    panel = page.locator(".jp-AttnScalars")
+    panel.locator(".jp-AttnScalars-chart canvas").first.wait_for()
+
+    groups = panel.locator("details.jp-AttnScalars-group")
+    assert groups.evaluate_all("gs => gs.map(g => g.dataset.group)") == ["loss", "lr", "train"]
+    # add_scalars: both keys overlaid in the one "loss" chart (x + smoothed and raw per key)
+    legend = panel.locator('.jp-AttnScalars-chart[data-tag="loss"] .u-legend .u-series').all_inner_texts()
+    assert len(legend) == 5 and any("exp/loss_train" in t for t in legend) and any("exp/loss_val" in t for t in legend)
+    train_loss = panel.locator('.jp-AttnScalars-chart[data-tag="train/loss"]')
+    assert train_loss.locator(".jp-AttnScalars-nonfinite").inner_text() == "NaN ×1 · +inf ×1"
+
+    canvas = train_loss.locator("canvas")
+    plain = canvas.evaluate(CANVAS)["hash"]
+    panel.locator(".jp-AttnScalars-robust input").check()  # the spike no longer flattens the curve
+    robust = canvas.evaluate(CANVAS)["hash"]
+    panel.locator(".jp-AttnScalars-robust input").uncheck()
+    panel.locator(".jp-AttnScalars-logy input").check()
+    logy = canvas.evaluate(CANVAS)["hash"]
+    panel.locator(".jp-AttnScalars-logy input").uncheck()
+    panel.locator(".jp-AttnScalars-axis").select_option("wall")
+    wall = canvas.evaluate(CANVAS)["hash"]
+    assert len({plain, robust, logy, wall}) == 4
+    assert "time" in train_loss.locator(".u-legend .u-series").first.inner_text()
+
+    panel.locator(".jp-AttnScalars-tagFilter").fill("acc$")
+    assert panel.locator(".jp-AttnScalars-chart").evaluate_all("cs => cs.map(c => c.dataset.tag)") == ["train/acc"]
+    panel.locator(".jp-AttnScalars-tagFilter").fill("")
+    panel.locator('details[data-group="train"] > summary').click()  # collapse a group
+    assert not panel.locator('details[data-group="train"]').evaluate("d => d.open")
+    assert not train_loss.is_visible()
+
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Open HParams Table")
+    page.keyboard.press("Enter")
+    table = page.locator(".jp-AttnHParams-table")
+    rows = table.locator("tr[data-run]")
+    rows.first.wait_for()
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.run)") == ["tb_charts/exp/hp", "tb_charts/exp2/hp"]
+    table.locator('th[data-column="lr"]').click()
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.run)") == ["tb_charts/exp2/hp", "tb_charts/exp/hp"]
+    table.locator('th[data-column="hparam/acc"]').click()
+    table.locator('th[data-column="hparam/acc"]').click()  # descending
+    assert rows.first.get_attribute("data-run") == "tb_charts/exp2/hp"
+    assert "0.9" in rows.first.inner_text() and "sgd" in rows.first.inner_text()
+    page.locator(".jp-AttnHParams-filter").fill("adam")
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.run)") == ["tb_charts/exp/hp"]
+    page.locator(".jp-AttnHParams-filter").fill("")
+    rows.filter(has_text="tb_charts/exp2/hp").locator("input").check()  # plots the session and its run
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.lm-TabBar-tab')].some(t => t.textContent.includes('exp2/hp'))"
+    )
+    tab = page.locator(".lm-TabBar-tab", has_text="Scalars:").inner_text()
+    assert "tb_charts/exp2, tb_charts/exp2/hp" in tab
