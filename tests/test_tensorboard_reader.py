@@ -407,3 +407,36 @@ def test_reader_cache_drops_least_recently_used(torch_logdir, classic_file):
     second = cache.updated(str(event_file(torch_logdir / "run")))  # 800 points
     assert len(cache) == 1 and second.n_points == 800
     assert cache.updated(str(classic_file)) is not first  # re-created after eviction
+
+
+def test_refresh_with_nothing_new_reads_no_file(torch_logdir):
+    cache = ReaderCache()
+    first = {r.name: r for r in list_runs(torch_logdir, cache=cache)}
+    readers = list(cache._readers.values())
+    assert readers and all(r.bytes_read > 0 for r in readers)
+    again = {r.name: r for r in list_runs(torch_logdir, cache=cache)}
+    assert all(again[name] is first[name] for name in first)  # the cached listing, nothing re-read
+    assert all(r.bytes_read > 0 for r in readers)  # update() was not even called (it resets bytes_read)
+    for path in {r.path for r in readers}:
+        cache.updated(path, os.stat(path))  # an explicit update of an unchanged file reads nothing
+    assert all(r.bytes_read == 0 for r in readers)
+
+
+def test_series_are_bounded_and_keep_their_extremes(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=30_000)
+    values[12_345], values[23_456], values[777] = 50.0, -40.0, np.nan
+    with SummaryWriter(str(tmp_path), max_queue=1000) as w:
+        for step, value in enumerate(values):
+            w.add_scalar("noisy", value, step)
+    cache = ReaderCache(max_series_points=2000)
+    series = read_scalars(tmp_path, cache=cache)["noisy"]
+    assert series.steps.size <= 2000 and cache._points <= 2000
+    assert series.steps[0] == 0 and series.steps[-1] == 29_999
+    finite = np.isfinite(series.values)
+    assert series.values[finite].max() == 50.0 and series.values[finite].min() == -40.0
+    assert 777 in series.steps[~finite].tolist()  # the NaN is kept, not averaged away
+    assert (np.diff(series.steps) > 0).all()
+    np.testing.assert_array_equal(series.values[finite], np.float32(values)[series.steps[finite]])
