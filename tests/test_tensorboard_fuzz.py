@@ -137,6 +137,10 @@ def test_mutated_event_files_never_raise_invent_points_or_hide_other_runs(origin
 
         runs = {r.name: r for r in list_runs(logdir, cache=cache)}
         assert "zz_bad" in runs  # the broken run is listed (with its warnings), never an error
+        if kind != "junk_after_read":  # listed from a fresh read (batched with others when small)
+            assert runs["zz_bad"].tags == sorted(got) and runs["zz_bad"].warnings == [
+                f"{path.name}: {w}" for w in reader.warnings
+            ], f"case {case} ({kind}): the listing differs from the file's own reader"
         for name, listed in intact.items():
             run = runs[name]
             assert (run.tags, run.last_step, run.warnings) == listed, f"case {case}: run {name} changed"

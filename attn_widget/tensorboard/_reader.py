@@ -589,3 +589,127 @@ class EventFileReader:
                 self.n_points -= held - kept.steps.size
             top = int(steps.max())
             self.last_step = top if self.last_step is None else max(self.last_step, top)
+
+
+#: Files up to this size, never read before, are decoded together (see :func:`read_fresh_files`).
+BATCH_FILE_BYTES = 1 << 18
+_BATCH_BYTES = 1 << 24  # bytes decoded per batch
+
+
+class _Capture(EventFileReader):
+    """A decoder for a batch of files: collects points instead of storing them, and whether any
+    record needed per-file state (warnings, tensors awaiting metadata, hparams)."""
+
+    def __init__(self):
+        super().__init__("<batch>")
+        self.points: list[_Points] = []
+        self.slow: list = []
+        self.troubled = False
+
+    def _warn(self, message: str) -> None:
+        self.troubled = True
+
+    def _store(self, points: list[_Points], slow: list) -> None:
+        self.points.extend(points)
+        self.slow.extend(slow)
+        if self.hparams or any(not p.confirmed for p in points) or any(not isinstance(s[4], float) for s in slow):
+            self.troubled = True
+
+
+def read_fresh_files(readers: list[EventFileReader]) -> list[EventFileReader]:
+    """Read never-read files of at most :data:`BATCH_FILE_BYTES` together; returns the readers
+    left for :meth:`EventFileReader.update` (bigger, already read, or not decodable this way).
+
+    Why: a small file costs ~2 ms in fixed numpy overhead per call (framing, checksums and
+    column-wise decoding per record length), so 2,000 small runs took 5 s. Framed one by one,
+    their records are then checksummed and decoded in one pass over all files, and the points
+    handed back to each file's reader. Any batch with a corrupt record, a tensor whose plugin is
+    only named elsewhere, or hparams records is read file by file instead, so results and
+    warnings are exactly those of :meth:`EventFileReader.update`.
+    """
+    rest, batch, size = [], [], 0
+    for reader in readers:
+        with reader.lock:
+            fresh = reader.file_offset == 0 and reader._identity is None
+        try:
+            small = fresh and os.stat(reader.path).st_size <= BATCH_FILE_BYTES
+        except OSError:
+            small = False
+        (batch if small else rest).append(reader)
+    groups, current = [], []
+    for reader in batch:
+        current.append(reader)
+        size += BATCH_FILE_BYTES
+        if size >= _BATCH_BYTES:
+            groups.append(current)
+            current, size = [], 0
+    if current:
+        groups.append(current)
+    for group in groups:
+        rest.extend(_read_batch(group))
+    return rest
+
+
+def _read_batch(readers: list[EventFileReader]) -> list[EventFileReader]:
+    """Decode ``readers``' files together; returns those that must be read one by one."""
+    parts, fallback = [], []
+    for reader in readers:
+        try:
+            with open(reader.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                data = f.read(BATCH_FILE_BYTES + 1)
+        except OSError:
+            fallback.append(reader)  # update() reports it
+            continue
+        if len(data) > BATCH_FILE_BYTES or not data:
+            fallback.append(reader)
+            continue
+        arr = np.frombuffer(data, dtype=np.uint8)
+        starts, lens, end = _frame(data, arr, 0)
+        tail_bad = len(data) - end >= _HEADER and (
+            _U64.unpack_from(data, end)[0] > _MAX_RECORD
+            or mask(crc32c(data[end : end + 8])) != _U32.unpack_from(data, end + 8)[0]
+        )
+        if tail_bad or not starts.size:
+            fallback.append(reader)
+            continue
+        parts.append((reader, st, data, starts, lens, end))
+    if not parts:
+        return fallback
+    big = b"".join(p[2] for p in parts)
+    arr = np.frombuffer(big, dtype=np.uint8)
+    offsets = np.cumsum([0] + [len(p[2]) for p in parts[:-1]])
+    starts = np.concatenate([p[3] + off for p, off in zip(parts, offsets)])
+    lens = np.concatenate([p[4] for p in parts])
+    counts = np.array([p[3].size for p in parts])
+    capture = _Capture()
+    if not ((lens <= _MAX_RECORD) & _header_ok(arr, starts)).all():
+        return fallback + [p[0] for p in parts]
+    capture._decode(big, arr, starts, lens, 0)
+    if capture.troubled:
+        return fallback + [p[0] for p in parts]
+    bounds = np.cumsum(counts)
+    firsts = bounds - counts
+    per_points: list[list[_Points]] = [[] for _ in parts]
+    for pts in capture.points:
+        which = np.searchsorted(bounds, pts.records, side="right")
+        for k in np.unique(which).tolist():
+            sel = which == k
+            per_points[k].append(pts._replace(records=pts.records[sel] - firsts[k], tag_idx=pts.tag_idx[sel],
+                                              steps=pts.steps[sel], walls=pts.walls[sel], values=pts.values[sel]))
+    per_slow: list[list] = [[] for _ in parts]
+    for record, *rest in capture.slow:
+        k = int(np.searchsorted(bounds, record, side="right"))
+        per_slow[k].append((record - int(firsts[k]), *rest))
+    for k, (reader, st, data, _, _, end) in enumerate(parts):
+        with reader.lock:
+            if reader.file_offset or reader._identity is not None:
+                continue  # read meanwhile by another thread
+            reader._identity = (st.st_dev, st.st_ino)
+            reader._plugins = dict(capture._plugins)
+            reader.records = int(counts[k])
+            reader._store(per_points[k], per_slow[k])
+            reader._pending = data[end:]
+            reader.file_offset = len(data)
+            reader.bytes_read = len(data)
+    return fallback

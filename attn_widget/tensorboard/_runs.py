@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._reader import DEFAULT_SERIES_POINTS, EventFileReader, ScalarSeries
+from ._reader import DEFAULT_SERIES_POINTS, EventFileReader, ScalarSeries, read_fresh_files
 
 #: A run counts as live when one of its files changed within this many seconds. Longer than torch
 #: ``SummaryWriter``'s default 120 s flush interval, so a run flushing on schedule stays live.
@@ -82,6 +82,20 @@ class ReaderCache:
 
     def __len__(self) -> int:
         return len(self._readers)
+
+    def read_new(self, paths: list[str]) -> None:
+        """Create the readers of the files among ``paths`` not held yet and read the small ones
+        together (:func:`._reader.read_fresh_files`: far faster for many small runs)."""
+        fresh = []
+        with self._lock:
+            for path in paths:
+                key = os.path.realpath(path)
+                if key not in self._readers:
+                    fresh.append(EventFileReader(key, max_series_points=self.max_series_points))
+                    self._readers[key] = fresh[-1]
+        read_fresh_files(fresh)
+        with self._lock:
+            self._points += sum(r.n_points for r in fresh)
 
     def updated(self, path: str, stat: os.stat_result | None = None) -> EventFileReader:
         """The reader of ``path`` after reading what was appended since its last update
@@ -264,7 +278,9 @@ def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
     cache = cache if cache is not None else ReaderCache()
     now = time.time()
     out = []
-    for run_dir, (name, entries) in _scan(root).items():
+    scanned = _scan(root)
+    cache.read_new([e.path for run_dir, (_, entries) in scanned.items() if run_dir not in cache.listings for e in entries])
+    for run_dir, (name, entries) in scanned.items():
         info = _listing(name, run_dir, entries, cache)
         if info is not None:
             info.live = now - info.updated < live_window
