@@ -37,7 +37,8 @@ def on_server_loop(test):
 
 @pytest.fixture
 def jp_server_config():
-    return {"ServerApp": {"jpserver_extensions": {"attn_widget": True}}}
+    # listing_max_age 0: these tests change files and list again at once (the cache has its own test)
+    return {"ServerApp": {"jpserver_extensions": {"attn_widget": True}}, "TensorBoardRuns": {"listing_max_age": 0}}
 
 
 def write_run(path: Path, steps: int, tags=("loss", "acc"), start: int = 0, offset: float = 0.0) -> None:
@@ -443,6 +444,24 @@ class TestShutdown:
         threads = [t for t in threading.enumerate() if t.name.startswith("attn-widget-runs")]
         assert threads
         pools.append((executor, threads))
+
+
+class TestListingCache:
+    @pytest.fixture
+    def jp_server_config(self):
+        return {"ServerApp": {"jpserver_extensions": {"attn_widget": True}}}
+
+    @on_server_loop
+    async def test_a_listing_is_reused_for_a_second_unless_fresh_is_asked(self, jp_fetch, jp_root_dir):
+        write_run(jp_root_dir / "a", 3)
+        first = await get_json(jp_fetch, "runs")
+        write_run(jp_root_dir / "b", 3)
+        assert await get_json(jp_fetch, "runs") == first  # within listing_max_age: the same answer
+        fresh = await get_json(jp_fetch, "runs", fresh="1")
+        assert [r["name"] for r in fresh["runs"]] == ["a", "b"]
+        await asyncio.sleep(1.1)
+        write_run(jp_root_dir / "c", 3)
+        assert [r["name"] for r in (await get_json(jp_fetch, "runs"))["runs"]] == ["a", "b", "c"]
 
 
 class TestConfiguredRoot:

@@ -1,7 +1,7 @@
 """REST handlers of the attn-widget server extension.
 
 * ``GET {base_url}attn-widget/version`` → ``{"version": str}``
-* ``GET {base_url}attn-widget/runs?logdir=<path relative to the root, optional>`` →
+* ``GET {base_url}attn-widget/runs?logdir=<path relative to the root, optional>[&fresh=1]`` →
   ``{"root": str, "runs": [{"name", "last_step", "updated", "size", "tags", "live", "warnings",
   "hparams", "metrics", "scalars_group"}]}`` (see :class:`attn_widget.tensorboard.RunInfo`)
 * ``POST {base_url}attn-widget/scalars`` with body ``{"run": str, "tags": [str] | null,
@@ -13,8 +13,9 @@
 
 The root is ``c.TensorBoardRuns.root_dir`` (default: the server's ``root_dir``); paths that resolve
 outside it (``..``, absolute, symlinks) get 403, malformed ones (a null byte) 400, missing ones 404,
-before anything is read. Listings run in a one-thread pool and scalar reads in a pool sized to the
-CPUs, so a cached listing never waits behind many cold reads; JSON is encoded there too, keeping the
+before anything is read. Listings run in a one-thread pool and scalar reads in a pool of one thread per
+CPU but one, so a listing never waits behind many cold reads; a listing younger than
+``listing_max_age`` (1 s) is answered again at once; JSON is encoded there too, keeping the
 event loop free. Downsampled answers are cached per (run, tag, max_points) until a file of the run
 changes. Nothing from TensorBoard is ever imported.
 """
@@ -25,6 +26,7 @@ import asyncio
 import json
 import os
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
@@ -64,7 +66,13 @@ class TensorBoardRuns(Configurable):
     )
     read_threads = Int(
         0, config=True,
-        help="Threads reading event files off the event loop (0: one per CPU, at least 2).",
+        help="Threads reading event files off the event loop (0: one per CPU but one, which is left "
+        "to the event loop and the listings; at least 1).",
+    )
+    listing_max_age = Float(
+        1.0, config=True,
+        help="Seconds a listing is answered again as is, without looking at the files (so many "
+        "open sidebars or a burst of requests cost one scan).",
     )
     answer_cache_chars = Int(
         64_000_000, config=True, help="Characters of downsampled JSON answers kept for repeated requests.",
@@ -125,7 +133,9 @@ class _RunsState:
         self.cache = ReaderCache(max_points=config.max_cached_points, max_series_points=config.max_series_points)
         self.answers = _AnswerCache(config.answer_cache_chars)
         self._run_json: dict[tuple[str, str], tuple] = {}
-        threads = config.read_threads or max(2, os.cpu_count() or 1)
+        threads = config.read_threads or max(1, (os.cpu_count() or 1) - 1)
+        self.listing_max_age = config.listing_max_age
+        self.recent_listings: dict[str, tuple[float, str]] = {}  # logdir → (monotonic time, JSON)
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="attn-widget-runs")
         self.listing_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attn-widget-runs-list")
 
@@ -203,7 +213,8 @@ class VersionHandler(APIHandler):
 
 
 class RunsHandler(_RunsHandler):
-    """``GET {base_url}attn-widget/runs?logdir=``: the runs below ``logdir`` (default: the root)."""
+    """``GET {base_url}attn-widget/runs?logdir=&fresh=``: the runs below ``logdir`` (default: the
+    root); ``fresh=1`` (a user's refresh) skips the answer cached for ``listing_max_age``."""
 
     @web.authenticated
     async def get(self) -> None:
@@ -212,6 +223,12 @@ class RunsHandler(_RunsHandler):
         state = self.runs_state
         rel = self.get_query_argument("logdir", "").rstrip("/")
         logdir = state.resolve(rel, "logdir")
+        recent = state.recent_listings.get(logdir)
+        fresh = self.get_query_argument("fresh", "") not in ("", "0", "false")
+        if recent is not None and not fresh and time.monotonic() - recent[0] < state.listing_max_age:
+            self.set_header("Content-Type", "application/json")
+            self.finish(recent[1])  # answered on the loop: no scan, no wait behind busy readers
+            return
 
         def listing() -> str:
             runs = list_runs(logdir, cache=state.cache, live_window=state.live_window)
@@ -223,6 +240,7 @@ class RunsHandler(_RunsHandler):
             body = await state.call(listing, executor=state.listing_executor)
         except OSError as exc:
             raise web.HTTPError(404, f"logdir cannot be read: {rel or '.'} ({exc.strerror or exc})") from exc
+        state.recent_listings[logdir] = (time.monotonic(), body)
         self.set_header("Content-Type", "application/json")
         self.finish(body)
 

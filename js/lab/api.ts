@@ -66,8 +66,10 @@ export async function requestAPI<T>(endPoint: string, init: RequestInit = {}): P
   return body as T;
 }
 
-export function fetchRuns(logdir: string): Promise<IRunsResponse> {
-  return requestAPI(`runs${logdir ? URLExt.objectToQueryString({ logdir }) : ''}`);
+/** The runs of `logdir`; `fresh` (a user's refresh) skips the listing the server keeps for 1 s. */
+export function fetchRuns(logdir: string, fresh = false): Promise<IRunsResponse> {
+  const query = { ...(logdir ? { logdir } : {}), ...(fresh ? { fresh: '1' } : {}) };
+  return requestAPI(`runs${Object.keys(query).length ? URLExt.objectToQueryString(query) : ''}`);
 }
 
 /** The server sends NaN/±inf as the strings "NaN", "Infinity", "-Infinity": back to numbers. */

@@ -25,7 +25,7 @@ export class RunsModel implements IDisposable {
   constructor(intervalSeconds = 10) {
     this.poll = new Poll({
       auto: false,
-      factory: () => this.refresh(),
+      factory: () => this.refresh(false),
       frequency: RunsModel.frequency(intervalSeconds),
       name: 'attn-widget:runs',
       standby: 'when-hidden'
@@ -76,16 +76,16 @@ export class RunsModel implements IDisposable {
     void this.poll.stop();
   }
 
-  /** Load the runs now (concurrent calls share one request). */
-  refresh(): Promise<void> {
-    this.pending ??= this.load().finally(() => (this.pending = null));
+  /** Load the runs now (concurrent calls share one request); `fresh`: not the server's 1-s cache. */
+  refresh(fresh = true): Promise<void> {
+    this.pending ??= this.load(fresh).finally(() => (this.pending = null));
     return this.pending;
   }
 
-  private async load(): Promise<void> {
+  private async load(fresh: boolean): Promise<void> {
     const logdir = this._logdir;
     try {
-      const { root, runs } = await fetchRuns(logdir);
+      const { root, runs } = await fetchRuns(logdir, fresh);
       if (logdir !== this._logdir) {
         return;
       }
