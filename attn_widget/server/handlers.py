@@ -14,7 +14,7 @@
 The root is ``c.TensorBoardRuns.root_dir`` (default: the server's ``root_dir``); paths that resolve
 outside it (``..``, absolute, symlinks) get 403, malformed ones (a null byte) 400, missing ones 404,
 before anything is read. Listings run in a one-thread pool and scalar reads in a pool of one thread per
-CPU but one, so a listing never waits behind many cold reads; a listing younger than
+CPU (at least 2), so a listing never waits behind many cold reads; a listing younger than
 ``listing_max_age`` (1 s) is answered again at once; JSON is encoded there too, keeping the
 event loop free. Downsampled answers are cached per (run, tag, max_points) until a file of the run
 changes. Nothing from TensorBoard is ever imported.
@@ -66,8 +66,7 @@ class TensorBoardRuns(Configurable):
     )
     read_threads = Int(
         0, config=True,
-        help="Threads reading event files off the event loop (0: one per CPU but one, which is left "
-        "to the event loop and the listings; at least 1).",
+        help="Threads reading event files off the event loop (0: one per CPU, at least 2).",
     )
     listing_max_age = Float(
         1.0, config=True,
@@ -133,7 +132,7 @@ class _RunsState:
         self.cache = ReaderCache(max_points=config.max_cached_points, max_series_points=config.max_series_points)
         self.answers = _AnswerCache(config.answer_cache_chars)
         self._run_json: dict[tuple[str, str], tuple] = {}
-        threads = config.read_threads or max(1, (os.cpu_count() or 1) - 1)
+        threads = config.read_threads or max(2, os.cpu_count() or 1)
         self.listing_max_age = config.listing_max_age
         self.recent_listings: dict[str, tuple[float, str]] = {}  # logdir → (monotonic time, JSON)
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="attn-widget-runs")
