@@ -13,10 +13,10 @@
 
 The root is ``c.TensorBoardRuns.root_dir`` (default: the server's ``root_dir``); paths that resolve
 outside it (``..``, absolute, symlinks) get 403, malformed ones (a null byte) 400, missing ones 404,
-before anything is read. Listings run in a one-thread pool and scalar reads in a pool of one thread per
-CPU (at least 2), so a listing never waits behind many cold reads; a listing younger than
-``listing_max_age`` (1 s) is answered again at once; JSON is encoded there too, keeping the
-event loop free. Downsampled answers are cached per (run, tag, max_points) until a file of the run
+before anything is read. Listings run in a one-thread pool and scalar reads in a pool of one thread
+per CPU (at least 2), JSON encoded there too, so the event loop stays free and a listing never
+waits behind many cold reads; a listing younger than ``listing_max_age`` (1 s) is answered again
+at once. Downsampled answers are cached per (run, tag, max_points) until a file of the run
 changes. Nothing from TensorBoard is ever imported.
 """
 
