@@ -7,6 +7,7 @@ import { ICommandPalette, IThemeManager, showErrorMessage } from '@jupyterlab/ap
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { addCommands, CommandIDs } from './commands';
 import { RunsModel } from './runsModel';
+import { loadSettings } from './settings';
 import { RunsPanel } from './runsPanel';
 
 /** The attn-widget JupyterLab plugin: TensorBoard runs sidebar and scalar charts. */
@@ -22,14 +23,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     themes: IThemeManager | null
   ) => {
-    const settings = registry
-      ? await registry.load(plugin.id).catch(reason => {
-          // the sidebar still works with the defaults; the user learns why their settings are ignored
-          console.error('attn-widget: settings could not be loaded', reason);
-          void showErrorMessage('attn-widget: settings could not be loaded (defaults used)', reason);
-          return null;
-        })
-      : null;
+    const settings = await loadSettings(registry, plugin.id, (title, error) => {
+      console.error(title, error);
+      void showErrorMessage(title, error as Error);
+    });
     const sidebar = new RunsPanel(new RunsModel(), settings, () =>
       void app.commands.execute(CommandIDs.plotRuns)
     );
