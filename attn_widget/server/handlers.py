@@ -12,8 +12,8 @@
   JavaScript's ``Number()`` reads these strings back).
 
 The root is ``c.TensorBoardRuns.root_dir`` (default: the server's ``root_dir``); paths that resolve
-outside it (``..``, absolute, symlinks) get 403, malformed ones (a null byte) 400, missing ones 404,
-before anything is read. Listings run in a one-thread pool and scalar reads in a pool of one thread
+outside it get 400 when the request says so (``..``, an absolute path, a null byte) and 404 when a
+symlink leads there, as missing ones do, before anything is read. Listings run in a one-thread pool and scalar reads in a pool of one thread
 per CPU (at least 2), JSON encoded there too, so the event loop stays free and a listing never
 waits behind many cold reads; a listing younger than ``listing_max_age`` (1 s) is answered again
 at once. Downsampled answers are cached per (run, tag, max_points) until a file of the run
@@ -140,22 +140,22 @@ class _RunsState:
 
     def resolve(self, rel: str, what: str) -> str:
         """Path of ``rel`` ('/'-separated, relative to the root; symlinks kept in the path so a
-        symlinked run keeps its name); HTTP 400 when malformed, 403 when it is absolute or resolves
-        outside the root, 404 when it is not a readable folder."""
+        symlinked run keeps its name); HTTP 400 when malformed (null byte, absolute, '..'), 404 when it
+        resolves outside the root (a symlink) or is not a readable folder."""
         if "\x00" in rel:
             raise web.HTTPError(400, f"{what} must not contain a null byte")
         if rel.startswith(("/", "\\")) or os.path.isabs(rel) or os.path.splitdrive(rel)[0]:
-            raise web.HTTPError(403, f"{what} must be relative to the runs root, got an absolute path")
+            raise web.HTTPError(400, f"{what} must be relative to the runs root, got an absolute path")
         parts = [p for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
         if ".." in parts:
-            raise web.HTTPError(403, f"{what} must stay inside the runs root ('..' is not allowed)")
+            raise web.HTTPError(400, f"{what} must stay inside the runs root ('..' is not allowed)")
         path = os.path.join(self.root, *parts)
         try:
             real = os.path.realpath(path)
         except (OSError, ValueError) as exc:
             raise web.HTTPError(400, f"{what} is not a valid path: {exc}") from exc
         if os.path.commonpath([self.root, real]) != self.root:
-            raise web.HTTPError(403, f"{what} resolves outside the runs root")
+            raise web.HTTPError(404, f"{what} resolves outside the runs root (a symlink leading out is not followed)")
         if not os.path.isdir(real) or not os.access(real, os.R_OK | os.X_OK):
             raise web.HTTPError(404, f"{what} not found or not readable: {rel or '.'}")
         return path
