@@ -3,9 +3,11 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
+import { ICommandPalette, IThemeManager, showErrorMessage } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { addCommands, CommandIDs } from './commands';
+import { RunsModel } from './runsModel';
+import { loadSettings } from './settings';
 import { RunsPanel } from './runsPanel';
 
 /** The attn-widget JupyterLab plugin: TensorBoard runs sidebar and scalar charts. */
@@ -21,8 +23,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     themes: IThemeManager | null
   ) => {
-    const settings = registry ? await registry.load(plugin.id).catch(() => null) : null;
-    const sidebar = new RunsPanel(settings, () =>
+    const settings = await loadSettings(registry, plugin.id, (title, error) => {
+      console.error(title, error);
+      void showErrorMessage(title, error as Error);
+    });
+    const sidebar = new RunsPanel(new RunsModel(), settings, () =>
       void app.commands.execute(CommandIDs.plotRuns)
     );
     app.shell.add(sidebar, 'left', { rank: 600 });
