@@ -7,6 +7,7 @@ import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { addCommands, CommandIDs } from './commands';
 import { RunsPanel } from './runsPanel';
+import { savedCopyPlugin } from './savedCopy';
 
 /** The attn-widget JupyterLab plugin: TensorBoard runs sidebar and scalar charts. */
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -31,4 +32,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, savedCopyPlugin];

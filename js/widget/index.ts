@@ -36,7 +36,7 @@ export function resolveCoverage(setting: string, tokens: number): number {
   return setting === 'auto' ? (tokens > AUTO_PRUNE_TOKENS ? 0.7 : 1) : Number(setting);
 }
 
-export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => void {
+function render({ model, el }: { model: WidgetModel; el: HTMLElement }): () => void {
   const root = document.createElement('div');
   root.className = 'attn-widget';
   const body = document.createElement('div');
@@ -46,6 +46,8 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   tooltip.hidden = true;
   root.append(body, tooltip);
   el.append(root);
+  // The live model, for hosts that keep a saved copy of the view up to date (js/lab/savedCopy.ts).
+  Object.assign(root, { attnModel: model });
 
   const commit: Commit = changes => {
     for (const [k, v] of Object.entries(changes)) model.set(k as 'view', v as 'head');

@@ -74,8 +74,8 @@ export async function decodeBuffers(value: unknown): Promise<unknown> {
 
 /** Render a widget from its exported state into `el`; returns the model (for scripting/tests). */
 export async function mountStandalone(el: HTMLElement, encodedState: unknown): Promise<StandaloneModel> {
-  const { render } = await import('./index');
+  const widget = (await import('./index')).default;
   const model = new StandaloneModel((await decodeBuffers(encodedState)) as Traits);
-  render({ model, el });
+  widget.render({ model, el });
   return model;
 }
