@@ -5,10 +5,16 @@ Chromium with every non-loopback request aborted. The README's compatibility tab
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
 
+import nbclient
 import nbformat
+import pytest
 from notebook import TESTS_DIR, open_notebook, run_cell, write_notebook
-from offline import PAINTED, canvas_url
+from offline import PAINTED, canvas_url, offline_page, open_export
 
 HEAD = ".attn-widget .aw-head-canvas"
 WIDGET_CELL = (
@@ -62,3 +68,108 @@ def test_reopen_shows_saved_copy_with_selection_then_live(lab, page):
     assert "STATE 0 [1, 2, 3]" in run_cell(page, 1)
     stored = nbformat.reads(json.dumps(lab.api("GET", "api/contents/reopen.ipynb")["content"]), 4)
     assert "widgets" not in stored.metadata  # JupyterLab's default: no widget state saved
+
+
+# ---------- HTML exports ----------
+
+EXPORT_CELLS = [WIDGET_CELL, "b = AttentionWidget(attention(6, seed=1), [f'u{i}' for i in range(6)], view='model')\nb", "a.layer = 2"]
+
+
+def executed_notebook(store_widget_state: bool) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in EXPORT_CELLS])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbclient.NotebookClient(nb, store_widget_state=store_widget_state, timeout=120).execute()
+    return nb
+
+
+@pytest.fixture(scope="module")
+def notebooks(tmp_path_factory):
+    """``{"fresh", "no-state", "stored-state"}`` → notebook path: not executed, executed as JupyterLab
+    saves it by default (no widget state), executed with widget state (nbclient's default)."""
+    folder = tmp_path_factory.mktemp("routes")
+    fresh = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in EXPORT_CELLS])
+    fresh.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    paths = {"fresh": folder / "fresh.ipynb", "no-state": folder / "no_state.ipynb", "stored-state": folder / "stored_state.ipynb"}
+    nbformat.write(fresh, paths["fresh"])
+    nbformat.write(executed_notebook(False), paths["no-state"])
+    nbformat.write(executed_notebook(True), paths["stored-state"])
+    return paths
+
+
+def nbconvert(path: Path, to: str, *options: str) -> Path:
+    out = path.with_name(f"{path.stem}-{to}{'-'.join(options)}.html")
+    subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", to, *options, str(path), "--output", out.name],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    return out
+
+
+def lab_export(lab, path: Path, url: str) -> Path:
+    """GET ``url`` from the Lab server (authenticated) into ``path``, as the browser downloads it."""
+    req = urllib.request.Request(lab.url + url, headers={"Authorization": f"token {lab.token}"})
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        path.write_bytes(resp.read())
+    return path
+
+
+def assert_interactive(page, path: Path, layer: str) -> None:
+    """Both views painted offline (head view showing ``layer``); clicking a head repaints."""
+    open_export(page, path, 2)
+    assert page.evaluate(PAINTED, [".attn-widget .aw-model-canvas", 0]) > 500
+    assert page.evaluate(PAINTED, [HEAD, 0]) > 300
+    assert page.locator(".attn-widget .aw-layer").first.input_value() == layer
+    before = canvas_url(page, HEAD)
+    page.locator('.attn-widget .aw-head[data-head="3"]').first.click()
+    assert canvas_url(page, HEAD) != before
+
+
+def test_lab_html_export_sanitized_and_not(lab, browser, notebooks, tmp_path):
+    """JupyterLab › Save and Export Notebook As › HTML. Dialog defaults ("Sanitize HTML output"): the
+    pictures and summaries, never escaped markup; unticked: interactive views."""
+    lab.api("PUT", "api/contents/exported.ipynb", json={"type": "notebook", "format": "json", "content": nbformat.read(notebooks["no-state"], 4)})
+    sanitized = lab_export(lab, tmp_path / "sanitized.html", "nbconvert/html/exported.ipynb?download=true&sanitize_html=true")
+    with offline_page(browser) as (page, _):
+        page.goto(sanitized.as_uri())
+        images = page.locator(".jp-OutputArea-output img")
+        assert images.count() == 2 and all(i.evaluate("img => img.naturalWidth") > 0 for i in images.all())
+        text = page.locator(".jp-Notebook").inner_text()
+        assert "attn-widget head view: 3 layers × 4 heads × 8 tokens" in text and "attn-widget model view" in text
+        assert "<img" not in text and "<div" not in text and "<script" not in text
+    unsanitized = lab_export(lab, tmp_path / "unsanitized.html", "nbconvert/html/exported.ipynb?download=true")
+    with offline_page(browser) as (page, _):
+        assert_interactive(page, unsanitized, "0")
+
+
+def test_nbconvert_html_with_stored_state_and_execute(browser, notebooks):
+    """``jupyter nbconvert --to html`` (the configuration installed with the package adds the
+    preprocessor): without widget state, with stored state, and ``--execute``."""
+    pages = {
+        "no-state": (nbconvert(notebooks["no-state"], "html"), "0"),
+        "stored-state": (nbconvert(notebooks["stored-state"], "html"), "2"),
+        "execute": (nbconvert(notebooks["fresh"], "html", "--execute"), "2"),
+    }
+    for name, (path, layer) in pages.items():
+        assert path.read_text().count('class="aw-esm"') == 1, name  # one renderer per page
+        with offline_page(browser) as (page, blocked):
+            assert_interactive(page, path, layer)
+            assert not [u for u in blocked if "html-manager" in u], name  # no widget manager needed
+
+
+def test_attn_html_exporter_with_and_without_execute(browser, notebooks):
+    """``jupyter nbconvert --to attn-html`` with and without ``--execute``: nothing requested."""
+    for path, layer in [(nbconvert(notebooks["stored-state"], "attn-html"), "2"), (nbconvert(notebooks["fresh"], "attn-html", "--execute"), "2")]:
+        with offline_page(browser) as (page, blocked):
+            assert_interactive(page, path, layer)
+            assert blocked == []
+
+
+def test_attn_html_in_lab_export_menu(lab, browser, notebooks, tmp_path):
+    """JupyterLab's Export menu lists the server's exporters; Jupyter Server routes only ``\\w+`` names."""
+    formats = lab.api("GET", "api/nbconvert")
+    assert "attn_html" in formats and "attn-html" not in formats
+    lab.api("PUT", "api/contents/menu.ipynb", json={"type": "notebook", "format": "json", "content": nbformat.read(notebooks["stored-state"], 4)})
+    path = lab_export(lab, tmp_path / "menu.html", "nbconvert/attn_html/menu.ipynb?download=true")
+    with offline_page(browser) as (page, blocked):
+        assert_interactive(page, path, "2")
+        assert blocked == []
