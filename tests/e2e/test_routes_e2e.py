@@ -35,10 +35,24 @@ def shut_down_kernels(lab) -> None:
         lab.api("DELETE", f"api/sessions/{session['id']}")
 
 
+def check_saved_copy(page) -> None:
+    """The output shows its saved copy: marked, painted, with layer 2 and head 1 off, interactive."""
+    saved = page.locator(".jp-OutputArea .aw-saved-copy")
+    saved.locator(HEAD).wait_for(state="visible")
+    assert "saved copy" in page.locator(".aw-saved-copy-note").inner_text()
+    assert "model not found" not in page.locator(".jp-Notebook").inner_text()
+    assert page.evaluate(PAINTED, [".aw-saved-copy .aw-head-canvas", 0]) > 300
+    assert saved.locator(".aw-layer").input_value() == "2"
+    assert saved.locator('.aw-head[data-head="1"]').get_attribute("aria-pressed") == "false"
+    before = canvas_url(page, HEAD)
+    saved.locator('.aw-head[data-head="3"]').click()  # interactive without the widget's kernel
+    assert canvas_url(page, HEAD) != before
+
+
 def test_reopen_shows_saved_copy_with_selection_then_live(lab, page):
-    """Lab default settings (widget state not saved): run, select in the browser, save, shut the kernel
-    down, reopen. The output shows its saved copy (marked), interactive, with the selection made before
-    saving; running the cell gives the live widget and a Python round trip."""
+    """Default settings (widget state not saved): run in JupyterLab, select in the browser, save, shut
+    the kernel down, reopen in JupyterLab and in Notebook 7. Each shows the saved copy with the
+    selection made before saving; running the cell gives the live widget and a Python round trip."""
     write_notebook(lab, "reopen.ipynb", [WIDGET_CELL, ROUND_TRIP])
     open_notebook(page, lab, "reopen.ipynb")
     run_cell(page, 0)
@@ -50,16 +64,12 @@ def test_reopen_shows_saved_copy_with_selection_then_live(lab, page):
     shut_down_kernels(lab)
 
     open_notebook(page, lab, "reopen.ipynb")  # a fresh page; JupyterLab starts a new kernel
-    saved = page.locator(".jp-OutputArea .aw-saved-copy")
-    saved.locator(HEAD).wait_for(state="visible")
-    assert "saved copy" in page.locator(".aw-saved-copy-note").inner_text()
-    assert "model not found" not in page.locator(".jp-Notebook").inner_text()
-    assert page.evaluate(PAINTED, [".aw-saved-copy .aw-head-canvas", 0]) > 300
-    assert saved.locator(".aw-layer").input_value() == "2"
-    assert saved.locator('.aw-head[data-head="1"]').get_attribute("aria-pressed") == "false"
-    before = canvas_url(page, HEAD)
-    saved.locator('.aw-head[data-head="3"]').click()  # interactive without a kernel
-    assert canvas_url(page, HEAD) != before
+    check_saved_copy(page)
+    page.goto(f"{lab.url}notebooks/reopen.ipynb?token={lab.token}")  # Notebook 7
+    page.wait_for_function(
+        "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'", timeout=90_000
+    )
+    check_saved_copy(page)
 
     run_cell(page, 0)  # live again
     page.locator(".jp-OutputArea .attn-widget .aw-head-canvas").wait_for(state="visible")
@@ -67,7 +77,7 @@ def test_reopen_shows_saved_copy_with_selection_then_live(lab, page):
     page.locator('.attn-widget .aw-head[data-head="0"]').click()
     assert "STATE 0 [1, 2, 3]" in run_cell(page, 1)
     stored = nbformat.reads(json.dumps(lab.api("GET", "api/contents/reopen.ipynb")["content"]), 4)
-    assert "widgets" not in stored.metadata  # JupyterLab's default: no widget state saved
+    assert "widgets" not in stored.metadata  # the default: no widget state saved
 
 
 # ---------- HTML exports ----------
