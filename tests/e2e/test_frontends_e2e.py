@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 from lab import is_local
-from notebook import TESTS_DIR, open_notebook, run_cell, write_notebook
+from notebook import TESTS_DIR, open_notebook, run_cell, save_notebook, write_notebook
 from offline import PAINTED_CANVAS, guarded_page
 from playwright.sync_api import expect
 
@@ -49,9 +49,12 @@ def deselect_head_and_see_python_answer(page) -> None:
 
 
 def test_jupyterlab(lab, page):
-    """JupyterLab 4: painted, a Python round trip, and anywidget's module shape (no deprecation warning)."""
+    """JupyterLab 4: painted, a Python round trip, and anywidget's module shape (no deprecation warning).
+    A page reloaded while the kernel runs shows the live views again (this one and an ipywidgets slider),
+    not the saved copy."""
     warnings = anywidget_warnings(page)
-    write_notebook(lab, "frontend_lab.ipynb", [WIDGET + ROUND_TRIP + "a", "print('STATE', a.layer, a.heads)"])
+    cell = WIDGET + ROUND_TRIP + "import ipywidgets\ndisplay(ipywidgets.IntSlider(description='other'))\na"
+    write_notebook(lab, "frontend_lab.ipynb", [cell, "print('STATE', a.layer, a.heads)"])
     open_notebook(page, lab, "frontend_lab.ipynb")
     run_cell(page, 0)
     page.locator(HEAD).wait_for(state="visible")
@@ -59,6 +62,15 @@ def test_jupyterlab(lab, page):
     deselect_head_and_see_python_answer(page)
     assert "STATE 2 [0, 2, 3]" in run_cell(page, 1)
     assert warnings == []
+
+    save_notebook(page)
+    page.reload()
+    page.locator(".jp-OutputArea .widget-slider").wait_for(state="visible", timeout=60_000)
+    page.wait_for_function(  # the live view (the saved copy shows while the widget manager connects)
+        "() => [...document.querySelectorAll('.aw-head-canvas')].some(c => c.width && !c.closest('.aw-saved-copy'))"
+    )
+    expect(page.locator(".aw-saved-copy")).to_have_count(0)
+    expect(page.locator(".attn-widget .aw-layer")).to_have_value("2")  # the kernel's state
 
 
 def open_notebook7(page, lab, name: str) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbclient
 import nbformat
 import pytest
-from notebook import TESTS_DIR, open_notebook, run_cell, write_notebook
+from notebook import TESTS_DIR, open_notebook, run_cell, save_notebook, write_notebook
 from offline import PAINTED, canvas_url, offline_page, open_export
 
 HEAD = ".attn-widget .aw-head-canvas"
@@ -23,11 +23,6 @@ WIDGET_CELL = (
     "a = AttentionWidget(attention(8), [f't{i}' for i in range(8)])\na"
 )
 ROUND_TRIP = "print('STATE', a.layer, a.heads)"
-
-
-def save_notebook(page) -> None:
-    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
 
 
 def shut_down_kernels(lab) -> None:
