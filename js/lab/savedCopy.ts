@@ -7,7 +7,7 @@
  * view offline in `text/html` (attn_widget.export.fallback_bundle: the interactive page block, or the
  * picture above the size cap). This plugin shows that copy, marked as saved, until the live widget
  * renders; running the cell again gives the live widget. Before each save, the copy takes the JSON
- * traits of the live view (selection, view, mode...), so a reopened notebook shows what was on screen.
+ * traits of the view on screen (selection, view, mode...), so a reopened notebook shows what was on screen.
  *
  * How: the widget manager (@jupyter-widgets/jupyterlab-manager) registers its renderer factory for
  * the widget-view MIME type in each notebook's rendermime, first a placeholder (no manager yet), then,
@@ -143,9 +143,9 @@ export class SavedCopyRenderer extends Panel implements IRenderMime.IRenderer {
     if (this.model) void this.live.renderModel(this.model).then(() => this.check());
   }
 
-  /** Copy the live view's JSON traits into the output's text/html (saved with the notebook). */
+  /** Copy the JSON traits of the view on screen (live, else the saved copy) into the output's text/html. */
   storeLiveState(): void {
-    const root = this.live.node.querySelector('.attn-widget') as (HTMLElement & { attnModel?: ILiveModel }) | null;
+    const root = this.node.querySelector('.attn-widget') as (HTMLElement & { attnModel?: ILiveModel }) | null;
     const model = this.model as (IRenderMime.IMimeModel & { data: Record<string, unknown> }) | null;
     if (!root?.attnModel || !model || !isAttentionOutput(model.data)) return;
     const html = model.data['text/html'] as string;

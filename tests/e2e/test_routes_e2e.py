@@ -30,24 +30,27 @@ def shut_down_kernels(lab) -> None:
         lab.api("DELETE", f"api/sessions/{session['id']}")
 
 
-def check_saved_copy(page) -> None:
-    """The output shows its saved copy: marked, painted, with layer 2 and head 1 off, interactive."""
+def check_saved_copy(page, heads_off: list[int], click_off: int) -> None:
+    """The output shows its saved copy: marked, painted, layer 2 and ``heads_off`` off; interactive
+    (``click_off`` is clicked off and the canvas repaints)."""
     saved = page.locator(".jp-OutputArea .aw-saved-copy")
     saved.locator(HEAD).wait_for(state="visible")
     assert "saved copy" in page.locator(".aw-saved-copy-note").inner_text()
     assert "model not found" not in page.locator(".jp-Notebook").inner_text()
     assert page.evaluate(PAINTED, [".aw-saved-copy .aw-head-canvas", 0]) > 300
     assert saved.locator(".aw-layer").input_value() == "2"
-    assert saved.locator('.aw-head[data-head="1"]').get_attribute("aria-pressed") == "false"
+    pressed = saved.locator(".aw-head").evaluate_all("hs => hs.map(h => h.getAttribute('aria-pressed'))")
+    assert pressed == ["false" if h in heads_off else "true" for h in range(4)]
     before = canvas_url(page, HEAD)
-    saved.locator('.aw-head[data-head="3"]').click()  # interactive without the widget's kernel
+    saved.locator(f'.aw-head[data-head="{click_off}"]').click()  # interactive without the widget's kernel
     assert canvas_url(page, HEAD) != before
 
 
 def test_reopen_shows_saved_copy_with_selection_then_live(lab, page):
     """Default settings (widget state not saved): run in JupyterLab, select in the browser, save, shut
-    the kernel down, reopen in JupyterLab and in Notebook 7. Each shows the saved copy with the
-    selection made before saving; running the cell gives the live widget and a Python round trip."""
+    the kernel down, reopen in JupyterLab (select in the saved copy, save) and in Notebook 7. Each shows
+    the saved copy with the selection made before saving; running the cell gives the live widget and a
+    Python round trip."""
     write_notebook(lab, "reopen.ipynb", [WIDGET_CELL, ROUND_TRIP])
     open_notebook(page, lab, "reopen.ipynb")
     run_cell(page, 0)
@@ -59,12 +62,13 @@ def test_reopen_shows_saved_copy_with_selection_then_live(lab, page):
     shut_down_kernels(lab)
 
     open_notebook(page, lab, "reopen.ipynb")  # a fresh page; JupyterLab starts a new kernel
-    check_saved_copy(page)
+    check_saved_copy(page, heads_off=[1], click_off=3)
+    save_notebook(page)  # the saved copy's own selection is saved too
     page.goto(f"{lab.url}notebooks/reopen.ipynb?token={lab.token}")  # Notebook 7
     page.wait_for_function(
         "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'", timeout=90_000
     )
-    check_saved_copy(page)
+    check_saved_copy(page, heads_off=[1, 3], click_off=2)
 
     run_cell(page, 0)  # live again
     page.locator(".jp-OutputArea .attn-widget .aw-head-canvas").wait_for(state="visible")
