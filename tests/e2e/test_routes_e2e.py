@@ -13,6 +13,7 @@ from pathlib import Path
 import nbclient
 import nbformat
 import pytest
+from lab import open_lab
 from notebook import TESTS_DIR, open_notebook, run_cell, save_notebook, write_notebook
 from offline import PAINTED, canvas_url, offline_page, open_export
 
@@ -173,11 +174,21 @@ def test_attn_html_exporter_with_and_without_execute(browser, notebooks):
             assert blocked == []
 
 
-def test_attn_html_in_lab_export_menu(lab, browser, notebooks, tmp_path):
-    """JupyterLab's Export menu lists the server's exporters; Jupyter Server routes only ``\\w+`` names."""
+def test_attn_html_in_lab_export_menu(lab, page, browser, notebooks, tmp_path):
+    """JupyterLab's Export menu lists the server's exporters (Jupyter Server routes only ``\\w+`` names):
+    "Attn_html" is there, no broken "Attn-html"; its URL gives the offline page."""
     formats = lab.api("GET", "api/nbconvert")
     assert "attn_html" in formats and "attn-html" not in formats
     lab.api("PUT", "api/contents/menu.ipynb", json={"type": "notebook", "format": "json", "content": nbformat.read(notebooks["stored-state"], 4)})
+    open_lab(page, lab, "menu.ipynb")
+    # The menu is filled once the server's list arrives (JupyterLab asks when the first notebook opens).
+    page.evaluate("() => window.jupyterapp.serviceManager.nbconvert.getExportFormats(false)")
+    page.locator(".lm-MenuBar-itemLabel", has_text="File").click()
+    page.locator(".lm-Menu-itemLabel", has_text="Save and Export Notebook As").hover()  # opens after a delay
+    export_menu = page.locator("#jp-mainmenu-file-notebookexport")
+    export_menu.wait_for(state="visible")
+    export_menu.get_by_text("Attn_html", exact=True).wait_for(state="visible")
+    assert export_menu.get_by_text("Attn-html", exact=True).count() == 0
     path = lab_export(lab, tmp_path / "menu.html", "nbconvert/attn_html/menu.ipynb?download=true")
     with offline_page(browser) as (page, blocked):
         assert_interactive(page, path, "2")
