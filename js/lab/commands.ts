@@ -31,6 +31,7 @@ export function addCommands(
       panel = new ScalarsPanel(() => sidebar.config.maxPoints, run => sidebar.model.colors.colorOf(run));
       await tracker.add(panel); // names it for the layout restorer before the layout is saved
       app.shell.add(panel, 'main');
+      if (!panel.isAttached) app.shell.add(panel, 'down'); // Notebook 7 keeps its one main-area widget
     }
     app.shell.activateById(panel.id);
     await panel.plot(runs);

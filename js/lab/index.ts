@@ -9,6 +9,7 @@ import { addCommands, CommandIDs } from './commands';
 import { RunsModel } from './runsModel';
 import { loadSettings } from './settings';
 import { RunsPanel } from './runsPanel';
+import { savedCopyPlugin } from './savedCopy';
 
 /** The attn-widget JupyterLab plugin: TensorBoard runs sidebar and scalar charts. */
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -36,4 +37,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, savedCopyPlugin];
