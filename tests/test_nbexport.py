@@ -28,11 +28,16 @@ def stored(widget) -> dict:
 def notebook():
     """Two attention widgets (the second's state stored with layer 2) and a slider."""
     rng = np.random.default_rng(0)
-    a, b = (AttentionWidget(rng.dirichlet(np.ones(6), size=(2, 2, 6)).astype(np.float32), list("abcdef")) for _ in range(2))
+    a, b = (
+        AttentionWidget(rng.dirichlet(np.ones(6), size=(2, 2, 6)).astype(np.float32), list("abcdef")) for _ in range(2)
+    )
     slider = ipywidgets.IntSlider()
     bundles = [w._repr_mimebundle_() for w in (a, b, slider)]  # ipywidgets' is the data alone
     b.layer = 1  # after display, as a selection made in the browser
-    outputs = [nbformat.v4.new_output("execute_result", data=d[0] if isinstance(d, tuple) else d, execution_count=1) for d in bundles]
+    outputs = [
+        nbformat.v4.new_output("execute_result", data=d[0] if isinstance(d, tuple) else d, execution_count=1)
+        for d in bundles
+    ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("w", outputs=[o]) for o in outputs])
     models = {w.model_id: stored(w) for w in (b, slider, slider.layout, slider.style)}
     nb.metadata["widgets"] = {WIDGET_STATE: {"state": models, "version_major": 2, "version_minor": 0}}
@@ -64,10 +69,14 @@ def test_sanitized_export_gets_picture_and_summary(notebook):
     for cell in nb.cells[:2]:
         picture, summary = cell.outputs
         assert set(picture.data) == {"image/png"} and picture.data["image/png"].startswith("iVBORw0KGgo")
-        assert summary.data == {"text/plain": "attn-widget head view: 2 layers × 2 heads × 6 tokens (open in JupyterLab to interact)"}
+        assert summary.data == {
+            "text/plain": "attn-widget head view: 2 layers × 2 heads × 6 tokens (open in JupyterLab to interact)"
+        }
     assert WIDGET_VIEW in nb.cells[2].outputs[0].data
 
 
 def test_notebook_without_widgets_is_unchanged():
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1", outputs=[nbformat.v4.new_output("stream", text="1\n")])])
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell("1", outputs=[nbformat.v4.new_output("stream", text="1\n")])]
+    )
     assert run(nbformat.from_dict(nb)) == nb

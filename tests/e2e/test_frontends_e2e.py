@@ -77,7 +77,8 @@ def open_notebook7(page, lab, name: str) -> None:
     page.goto(f"{lab.url}notebooks/{name}?token={lab.token}")
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
     page.wait_for_function(
-        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'", timeout=90_000
+        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
+        timeout=90_000,
     )
 
 
@@ -127,7 +128,7 @@ def test_voila_renders(lab, browser):
 
 # ---------- marimo ----------
 
-MARIMO_APP = f'''
+MARIMO_APP = f"""
 import marimo
 
 app = marimo.App()
@@ -153,7 +154,7 @@ def _(mo, view):
 
 if __name__ == "__main__":
     app.run()
-'''
+"""
 
 
 def _free_port() -> int:
@@ -181,7 +182,7 @@ def marimo_app(tmp_path_factory):
             break
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError((folder / "marimo.log").read_text())
+                raise RuntimeError((folder / "marimo.log").read_text()) from None
             time.sleep(0.3)
     try:
         yield url

@@ -67,7 +67,8 @@ def test_reopen_shows_saved_copy_with_selection_then_live(lab, page):
     save_notebook(page)  # the saved copy's own selection is saved too
     page.goto(f"{lab.url}notebooks/reopen.ipynb?token={lab.token}")  # Notebook 7
     page.wait_for_function(
-        "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'", timeout=90_000
+        "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.status === 'idle'",
+        timeout=90_000,
     )
     check_saved_copy(page, heads_off=[1, 3], click_off=2)
 
@@ -82,7 +83,11 @@ def test_reopen_shows_saved_copy_with_selection_then_live(lab, page):
 
 # ---------- HTML exports ----------
 
-EXPORT_CELLS = [WIDGET_CELL, "b = AttentionWidget(attention(6, seed=1), [f'u{i}' for i in range(6)], view='model')\nb", "a.layer = 2"]
+EXPORT_CELLS = [
+    WIDGET_CELL,
+    "b = AttentionWidget(attention(6, seed=1), [f'u{i}' for i in range(6)], view='model')\nb",
+    "a.layer = 2",
+]
 
 
 def executed_notebook(store_widget_state: bool) -> nbformat.NotebookNode:
@@ -99,7 +104,11 @@ def notebooks(tmp_path_factory):
     folder = tmp_path_factory.mktemp("routes")
     fresh = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in EXPORT_CELLS])
     fresh.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    paths = {"fresh": folder / "fresh.ipynb", "no-state": folder / "no_state.ipynb", "stored-state": folder / "stored_state.ipynb"}
+    paths = {
+        "fresh": folder / "fresh.ipynb",
+        "no-state": folder / "no_state.ipynb",
+        "stored-state": folder / "stored_state.ipynb",
+    }
     nbformat.write(fresh, paths["fresh"])
     nbformat.write(executed_notebook(False), paths["no-state"])
     nbformat.write(executed_notebook(True), paths["stored-state"])
@@ -137,8 +146,14 @@ def assert_interactive(page, path: Path, layer: str) -> None:
 def test_lab_html_export_sanitized_and_not(lab, browser, notebooks, tmp_path):
     """JupyterLab › Save and Export Notebook As › HTML. Dialog defaults ("Sanitize HTML output"): the
     pictures and summaries, never escaped markup; unticked: interactive views."""
-    lab.api("PUT", "api/contents/exported.ipynb", json={"type": "notebook", "format": "json", "content": nbformat.read(notebooks["no-state"], 4)})
-    sanitized = lab_export(lab, tmp_path / "sanitized.html", "nbconvert/html/exported.ipynb?download=true&sanitize_html=true")
+    lab.api(
+        "PUT",
+        "api/contents/exported.ipynb",
+        json={"type": "notebook", "format": "json", "content": nbformat.read(notebooks["no-state"], 4)},
+    )
+    sanitized = lab_export(
+        lab, tmp_path / "sanitized.html", "nbconvert/html/exported.ipynb?download=true&sanitize_html=true"
+    )
     with offline_page(browser) as (page, _):
         page.goto(sanitized.as_uri())
         images = page.locator(".jp-OutputArea-output img")
@@ -168,7 +183,10 @@ def test_nbconvert_html_with_stored_state_and_execute(browser, notebooks):
 
 def test_attn_html_exporter_with_and_without_execute(browser, notebooks):
     """``jupyter nbconvert --to attn-html`` with and without ``--execute``: nothing requested."""
-    for path, layer in [(nbconvert(notebooks["stored-state"], "attn-html"), "2"), (nbconvert(notebooks["fresh"], "attn-html", "--execute"), "2")]:
+    for path, layer in [
+        (nbconvert(notebooks["stored-state"], "attn-html"), "2"),
+        (nbconvert(notebooks["fresh"], "attn-html", "--execute"), "2"),
+    ]:
         with offline_page(browser) as (page, blocked):
             assert_interactive(page, path, layer)
             assert blocked == []
@@ -179,7 +197,11 @@ def test_attn_html_in_lab_export_menu(lab, page, browser, notebooks, tmp_path):
     "Attn_html" is there, no broken "Attn-html"; its URL gives the offline page."""
     formats = lab.api("GET", "api/nbconvert")
     assert "attn_html" in formats and "attn-html" not in formats
-    lab.api("PUT", "api/contents/menu.ipynb", json={"type": "notebook", "format": "json", "content": nbformat.read(notebooks["stored-state"], 4)})
+    lab.api(
+        "PUT",
+        "api/contents/menu.ipynb",
+        json={"type": "notebook", "format": "json", "content": nbformat.read(notebooks["stored-state"], 4)},
+    )
     open_lab(page, lab, "menu.ipynb")
     # The menu is filled once the server's list arrives (JupyterLab asks when the first notebook opens).
     page.evaluate("() => window.jupyterapp.serviceManager.nbconvert.getExportFormats(false)")
