@@ -252,7 +252,13 @@ export class WidgetApp {
         this.headView.update({ ...body.selection, coverage: body.coverage, colors });
         return [this.headView.el];
       case 'heatmap':
-        this.heatmap.update({ ...body.selection, colors, signed: body.signed, fetch: this.fetchFor(body.selection.slice.block) });
+        this.heatmap.update({
+          ...body.selection,
+          colors,
+          signed: body.signed,
+          fetch: this.fetchFor(body.selection.slice.block),
+          width: this.body.clientWidth
+        });
         return [this.heatmap.el];
       case 'model': {
         this.modelView.update({ ...body.model, colors });
@@ -260,7 +266,7 @@ export class WidgetApp {
         if (!d) return [this.modelView.el];
         const one = { ...d.selection, colors, signed: d.signed };
         if (d.mode === 'lines') this.detail.lines.update({ ...one, coverage: 1 });
-        else this.detail.heatmap.update({ ...one, fetch: this.fetchFor(d.selection.slice.block) });
+        else this.detail.heatmap.update({ ...one, fetch: this.fetchFor(d.selection.slice.block), width: this.body.clientWidth });
         return [this.modelView.el, this.detail.show(d.title, d.mode === 'lines' ? this.detail.lines.el : this.detail.heatmap.el)];
       }
       case 'neuron':

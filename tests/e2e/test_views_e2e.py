@@ -341,7 +341,7 @@ COMPARE = """async ([a, b]) => {
 
 #: Size change (px) and share of pixels that may differ before a screenshot counts as a regression.
 SIZE_SLACK = 2
-PIXEL_SLACK = 0.02
+PIXEL_SLACK = 0.005
 
 
 #: A PNG at half its size (small reference files; anti-aliasing differences average out).

@@ -25,6 +25,8 @@ interface HeatmapState extends HeadSelection {
   signed?: boolean;
   /** A tile now (dense data) or later (from the kernel). */
   fetch: (r: TileRequest) => Tile | Promise<Tile>;
+  /** Width available to the view (CSS px; 0: unknown, the full size is used). */
+  width?: number;
 }
 
 interface Viewport {
@@ -40,6 +42,10 @@ export type HeadsMode = 'mean' | 'blend';
 /** Largest side of the plot, and of one cell before zooming (CSS px). */
 const SIZE = 640;
 const MAX_CELL = 24;
+/** Smallest plot side when the output is narrow (the body scrolls sideways below that). */
+const MIN_SIZE = 240;
+/** Room kept beside the plot for the minimap and status (128 px and the gap). */
+const SIDE = 148;
 const MINI = 128;
 /** Axis title band, token label band, and the colour bar's gap, width and tick labels (CSS px). */
 const TITLE = 16;
@@ -51,6 +57,8 @@ const BAR_GAP = 16;
 const BAR_W = 14;
 const BAR_TEXT = 64;
 const MIN_BAR_H = 120;
+/** Room below the plot for the colour bar's lowest tick label. */
+const BOTTOM = 8;
 const MIN_SPAN = 8;
 const READABLE_CELL = 9;
 const ZOOM_STEP = 0.7;
@@ -96,10 +104,10 @@ export function findTokens(tokens: string[], offset: number, text: string): numb
   return out;
 }
 
-/** Pixel size of the plot and of one cell before zooming, for a matrix of `bounds`: constant while zooming. */
-export function plotSize(bounds: Viewport): { cell: number; width: number; height: number } {
+/** Pixel size of the plot and of one cell before zooming, for a matrix of `bounds` in at most `size` px: constant while zooming. */
+export function plotSize(bounds: Viewport, size = SIZE): { cell: number; width: number; height: number } {
   const span = Math.max(1, bounds.q1 - bounds.q0, bounds.k1 - bounds.k0);
-  const cell = Math.min(MAX_CELL, SIZE / span);
+  const cell = Math.min(MAX_CELL, size / span);
   return { cell, width: (bounds.k1 - bounds.k0) * cell, height: (bounds.q1 - bounds.q0) * cell };
 }
 
@@ -160,6 +168,8 @@ export class HeatmapView {
   private drag: { x: number; y: number; view: Viewport } | null = null;
   /** Cell inspected from the keyboard (absolute query, key). */
   private cursor: { q: number; k: number } | null = null;
+  /** Largest side of the plot (CSS px): SIZE, less in a narrow output; set when the matrix changes, kept while zooming. */
+  private size = SIZE;
   headsMode: HeadsMode = 'mean';
   contrast: Contrast = 'linear';
 
@@ -237,6 +247,8 @@ export class HeatmapView {
     if (!sameWindow) {
       this.view = bounds;
       this.cursor = null;
+      const room = state.width ?? 0;
+      this.size = room > 0 ? Math.max(MIN_SIZE, Math.min(SIZE, room - LEFT - BAR_GAP - BAR_W - BAR_TEXT - SIDE)) : SIZE;
     }
     this.paint();
   }
@@ -311,7 +323,7 @@ export class HeatmapView {
     this.overlay.setAttribute('aria-label', `Attention heatmap, ${this.describeHeads()}: arrows inspect a cell, + and − zoom, 0 resets`);
     const gen = ++this.generation;
     const v = this.view;
-    const plot = plotSize(this.bounds);
+    const plot = plotSize(this.bounds, this.size);
     const fullSpan = Math.max(this.bounds.q1 - this.bounds.q0, this.bounds.k1 - this.bounds.k0);
     const span = Math.max(v.q1 - v.q0, v.k1 - v.k0);
     this.cell = (plot.cell * fullSpan) / Math.max(1, span);
@@ -349,8 +361,8 @@ export class HeatmapView {
 
   /** Canvas size: constant for a matrix whatever the zoom. */
   private canvasSize(): { w: number; h: number; plotW: number; plotH: number } {
-    const p = plotSize(this.bounds);
-    return { w: LEFT + p.width + BAR_GAP + BAR_W + BAR_TEXT, h: TOP + Math.max(p.height, MIN_BAR_H), plotW: p.width, plotH: p.height };
+    const p = plotSize(this.bounds, this.size);
+    return { w: LEFT + p.width + BAR_GAP + BAR_W + BAR_TEXT, h: TOP + Math.max(p.height, MIN_BAR_H) + BOTTOM, plotW: p.width, plotH: p.height };
   }
 
   private drawMain(): void {
