@@ -154,6 +154,15 @@ def test_wheel_scrolls_the_notebook_unless_the_map_has_focus(views):
     page.wait_for_function("([sel, t]) => document.querySelector(sel).scrollTop !== t", arg=[scroller, top])
     assert "zoom ×" not in status.inner_text()  # the map did not zoom
     w.scroll_into_view_if_needed()
+    box = overlay.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.6, box["y"] + box["height"] * 0.6)
+    page.keyboard.down("Control")  # a modifier zooms without focus (as map widgets do)
+    page.mouse.wheel(0, -200)
+    page.keyboard.up("Control")
+    page.wait_for_function("(el) => el.textContent.includes('zoom ×')", arg=status.element_handle())
+    page.evaluate("(c) => c.dispatchEvent(new MouseEvent('dblclick'))", overlay.element_handle())  # reset
+    page.wait_for_function("(el) => !el.textContent.includes('zoom ×')", arg=status.element_handle())
+    w.scroll_into_view_if_needed()
     overlay.click()
     top = page.eval_on_selector(scroller, "(el) => el.scrollTop")
     box = overlay.bounding_box()
@@ -210,6 +219,18 @@ def test_lines_keyboard_only_isolates_like_hover(views):
     page.wait_for_function("(el) => el.getAttribute('aria-pressed') === 'false'", arg=square.element_handle())
     page.keyboard.press("Space")
     page.wait_for_function("(el) => el.getAttribute('aria-pressed') === 'true'", arg=square.element_handle())
+    # No head selected: the tooltip says so (not "mean of 0 heads" over an empty list).
+    for h in range(4):
+        w.locator(f'.aw-head[data-head="{h}"]').press("Space")
+    page.wait_for_function("(el) => !el.querySelector('.aw-head.aw-on')", arg=w.locator(".aw-heads").element_handle())
+    overlay.focus()
+    page.keyboard.press("ArrowDown")
+    assert "No head selected" in tip.inner_text() and "mean of 0" not in tip.inner_text()
+    for h in range(4):
+        w.locator(f'.aw-head[data-head="{h}"]').press("Space")
+    page.wait_for_function(
+        "(el) => el.querySelectorAll('.aw-head.aw-on').length === 4", arg=w.locator(".aw-heads").element_handle()
+    )
 
 
 def test_model_keyboard_only_opens_a_thumbnail(views):
