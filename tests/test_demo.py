@@ -83,3 +83,69 @@ def test_notebook_runs_against_the_demo_model(demo, monkeypatch):
     for cell in view_cells:
         assert not [o for o in cell.outputs if o.output_type == "error"]
         assert any(WIDGET_MIME in o.get("data", {}) for o in cell.outputs), cell.source
+
+
+# --- the notebook's claims about what the model shows --------------------------------------------------
+
+
+def notebook_text() -> str:
+    nb = nbformat.read(REPO_EXAMPLES / NOTEBOOK, as_version=4)
+    return "\n".join(cell.source for cell in nb.cells)
+
+
+def demo_attention(model_dir: pathlib.Path):
+    """What the notebook computes: the attention (layers, heads, query, key) of its text, its tokens, and the
+    induction head (layer, head) chosen by ``induction_scores`` as there."""
+    import numpy as np
+    import torch
+
+    from attn_widget.demo import load
+    from attn_widget.models import induction_scores
+
+    model, tokenizer = load(model_dir)
+    source = notebook_text()
+    text = re.search(r'text = "([^"]+)"', source).group(1)
+    inputs = tokenizer(text, return_tensors="pt")
+    with torch.no_grad():
+        attentions = model(**inputs, output_attentions=True).attentions
+    attention = np.stack([a[0].numpy() for a in attentions])
+    tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
+    scores = induction_scores(model, tokenizer, seq_len=12)
+    return attention, tokens, divmod(int(scores.argmax()), scores.shape[1])
+
+
+def second(tokens: list[str], word: str) -> int:
+    """Position of the second occurrence of ``word``."""
+    return [i for i, t in enumerate(tokens) if t == word][1]
+
+
+def strongest(attention, tokens, layer: int, head: int, query: int) -> str:
+    return tokens[int(attention[layer, head, query].argmax())]
+
+
+def test_notebook_claims_hold_for_the_demo_model(demo):
+    """Each claim the notebook makes about the trained model, quoted, then checked on that model."""
+    out, proc = demo
+    assert proc.returncode == 0
+    text = notebook_text()
+    attention, tokens, (layer, head) = demo_attention(out / "model")
+    assert layer == 1, "the notebook speaks of the induction head in layer 1"
+
+    assert "the second `cup`: its strongest line goes to `[BOS]`" in text
+    assert strongest(attention, tokens, layer, head, second(tokens, "cup")) == "[BOS]"
+
+    assert "hover the second `ship` and its strongest line goes to `owl`" in text
+    assert strongest(attention, tokens, layer, head, second(tokens, "ship")) == "owl"
+    assert "the second `owl` likewise goes to the second `fox`" in text
+    owl = second(tokens, "owl")
+    assert int(attention[layer, head, owl].argmax()) == second(tokens, "fox")
+
+    assert "in the second copy, each word's strongest line goes to the word just before it" in text
+    copy = range(second(tokens, "fox"), len(tokens))
+    assert any(all(int(attention[0, h, i].argmax()) == i - 1 for i in copy) for h in range(attention.shape[1]))
+
+    assert "early in the second copy its weight sits on `[BOS]`" in text
+    for word in ("rain", "cup"):
+        assert strongest(attention, tokens, layer, head, second(tokens, word)) == "[BOS]", word
+
+    assert "click the second `ship`. The key that wins (`owl`)" in text  # the softmax is the attention above

@@ -21,9 +21,10 @@ import {
   TRAIT_EFFECTS
 } from './state/derive';
 import { denseTile, thumbTile } from './state/pool';
+import { FONT } from './views/canvas';
 import { HeadView } from './views/headView';
 import { HeatmapView } from './views/heatmap';
-import { ImageExport } from './views/imageExport';
+import { ImageExport, linesSvg } from './views/imageExport';
 import { ModelView } from './views/modelView';
 import { NeuronView } from './views/neuronView';
 import { SummaryView } from './views/summary';
@@ -111,8 +112,6 @@ export class WidgetApp {
     this.headView = new HeadView(tooltip);
     this.heatmap = new HeatmapView(tooltip, onTile);
     this.tiles = new TileClient(model);
-    this.images = new ImageExport(model, this.root, this.body, this.headView);
-    this.toolbar.el.append(this.images.el);
     this.neuronView = new NeuronView(tooltip);
     this.modelView = new ModelView(tooltip, (layerIndex, head) => this.openHead(layerIndex, head));
     this.summaryView = new SummaryView((layerIndex, head) =>
@@ -122,6 +121,29 @@ export class WidgetApp {
       this.opened = null;
       this.draw();
     });
+    const lines = (view: HeadView) => ({
+      el: view.el,
+      svg: () => {
+        const measure = document.createElement('canvas').getContext('2d')!;
+        measure.font = FONT;
+        return view.state ? linesSvg(view.state, measure) : null;
+      }
+    });
+    const summaryShown = () => this.body.contains(this.summaryView.el);
+    this.images = new ImageExport(
+      model,
+      this.root,
+      this.body,
+      [
+        lines(this.headView),
+        lines(this.detail.lines),
+        this.heatmap,
+        this.detail.heatmap,
+        { el: this.summaryView.el, svg: () => this.summaryView.svg(applyTheme(this.root, model.get('theme'))) }
+      ],
+      () => (summaryShown() ? this.summaryView.csv() : null)
+    );
+    this.toolbar.el.append(this.images.el);
 
     this.data = decodeTraits(model);
     this.prepared = prepare(model, this.data);
@@ -152,7 +174,7 @@ export class WidgetApp {
     this.resize =
       typeof ResizeObserver === 'function'
         ? new ResizeObserver(() => {
-            if (model.get('view') === 'model' && Math.abs(this.root.clientWidth - this.lastWidth) > RESIZE_SLACK) this.draw();
+            if (model.get('view') === 'model' && Math.abs(this.body.clientWidth - this.lastWidth) > RESIZE_SLACK) this.draw();
           })
         : null;
     this.resize?.observe(this.root);
@@ -207,7 +229,8 @@ export class WidgetApp {
   private draw(): void {
     const t0 = performance.now();
     const colors = applyTheme(this.root, this.model.get('theme'));
-    const width = this.model.get('view') === 'model' ? this.root.clientWidth || 960 : this.lastWidth;
+    // The body's content box (the root's padding left out): the model view fits it without overflowing.
+    const width = this.model.get('view') === 'model' ? this.body.clientWidth || 960 : this.lastWidth;
     const local: Local = { tintStat: this.toolbar.tintStat, coverage: this.toolbar.coverage, width, detail: this.opened };
     const plan = derive(this.model, this.data, this.prepared, local);
     this.toolbar.sync(plan.toolbar);
@@ -217,6 +240,8 @@ export class WidgetApp {
     }
     if (plan.body.kind === 'model') this.lastWidth = width;
     this.body.replaceChildren(...this.show(plan.body, colors));
+    this.body.dataset.view = plan.body.kind;
+    this.images.sync();
     this.paints += 1;
     this.root.dataset.paints = String(this.paints);
     this.root.dataset.paintMs = (performance.now() - t0).toFixed(1);
@@ -229,7 +254,13 @@ export class WidgetApp {
         this.headView.update({ ...body.selection, coverage: body.coverage, colors });
         return [this.headView.el];
       case 'heatmap':
-        this.heatmap.update({ ...body.selection, colors, signed: body.signed, fetch: this.fetchFor(body.selection.slice.block) });
+        this.heatmap.update({
+          ...body.selection,
+          colors,
+          signed: body.signed,
+          fetch: this.fetchFor(body.selection.slice.block),
+          width: this.body.clientWidth
+        });
         return [this.heatmap.el];
       case 'model': {
         this.modelView.update({ ...body.model, colors });
@@ -237,7 +268,7 @@ export class WidgetApp {
         if (!d) return [this.modelView.el];
         const one = { ...d.selection, colors, signed: d.signed };
         if (d.mode === 'lines') this.detail.lines.update({ ...one, coverage: 1 });
-        else this.detail.heatmap.update({ ...one, fetch: this.fetchFor(d.selection.slice.block) });
+        else this.detail.heatmap.update({ ...one, fetch: this.fetchFor(d.selection.slice.block), width: this.body.clientWidth });
         return [this.modelView.el, this.detail.show(d.title, d.mode === 'lines' ? this.detail.lines.el : this.detail.heatmap.el)];
       }
       case 'neuron':

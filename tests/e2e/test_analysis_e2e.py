@@ -31,7 +31,7 @@ def test_aggregation_and_summary_round_trip(lab, page):
     table = page.locator(".attn-widget .aw-summary table")
     table.wait_for(state="visible")
     assert table.locator("tbody tr").count() == 3 * 4
-    table.locator('th[data-sort="confidence"]').click()
+    table.locator('[data-sort="confidence"]').click()
     first = table.locator("tbody tr").first
     layer, head = int(first.get_attribute("data-layer")), int(first.get_attribute("data-head"))
     values = [float(t) for t in table.locator("tbody tr td:nth-child(9)").all_inner_texts()]

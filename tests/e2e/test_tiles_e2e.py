@@ -38,15 +38,20 @@ def test_zooming_fetches_full_resolution_tiles_from_the_kernel(lab, page):
     # Zoom around (query 700, its strongest key) until one cell is one token and labels are readable:
     # each step is a new tile from the kernel.
     overlay = root.locator(".aw-heatmap .aw-head-overlay")
+    overlay.click()  # the wheel zooms once the map has focus (else it scrolls the notebook)
+
+    def point_at(query: int, key: int, q0: int, k0: int) -> None:
+        box = overlay.bounding_box()
+        left, top, cell = (float(overlay.get_attribute(f"data-{k}")) for k in ("left", "top", "cell"))
+        page.mouse.move(box["x"] + left + (key - k0 + 0.5) * cell, box["y"] + top + (query - q0 + 0.5) * cell)
+
     for _ in range(20):
         view = status.inner_text()
         q0, k0 = int(view.split("queries ")[1].split("–")[0]), int(view.split("keys ")[1].split("–")[0])
         k1 = int(view.split("keys ")[1].split("–")[1].split(" ")[0])
         if "cell =" not in view and k1 - k0 < 40:
             break
-        box = overlay.bounding_box()
-        cell = (box["width"] - 110) / (k1 - k0 + 1)
-        page.mouse.move(box["x"] + 110 + (key - k0 + 0.5) * cell, box["y"] + 90 + (700 - q0 + 0.5) * cell)
+        point_at(700, key, q0, k0)
         before = int(root.get_attribute("data-tiles"))
         page.mouse.wheel(0, -200)
         page.wait_for_function("(n) => Number(document.querySelector('.attn-widget').dataset.tiles) > n", arg=before)
@@ -55,10 +60,7 @@ def test_zooming_fetches_full_resolution_tiles_from_the_kernel(lab, page):
 
     # Hover (700, key): the tooltip's exact weight matches the kernel's.
     q0, k0 = int(text.split("queries ")[1].split("–")[0]), int(text.split("keys ")[1].split("–")[0])
-    k1 = int(text.split("keys ")[1].split("–")[1].split(" ")[0])
-    box = overlay.bounding_box()
-    cell = (box["width"] - 110) / (k1 - k0 + 1)
-    page.mouse.move(box["x"] + 110 + (key - k0 + 0.5) * cell, box["y"] + 90 + (700 - q0 + 0.5) * cell)
+    point_at(700, key, q0, k0)
     tip = root.locator(".aw-tooltip")
     tip.wait_for(state="visible")
     assert f"tok700 (700) → tok{key} ({key})" in tip.inner_text()

@@ -124,7 +124,7 @@ describe('derive (what to draw from the traits)', () => {
     expect(summary.body.kind).toBe('summary');
     expect(summary.needsStats).toBe(false);
     const tint = plan({ view: 'model' }, { tintStat: 'entropy' }, { stats });
-    expect(tint.toolbar.stats).toEqual({ entropy: 'entropy' });
+    expect(tint.toolbar.stats).toEqual({ entropy: 'Entropy (nats)' });
     if (tint.body.kind !== 'model') throw new Error('model view expected');
     expect(tint.body.model.tint?.norm[0]).toEqual([0, 0.5, 1]);
   });

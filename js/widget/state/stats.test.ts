@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeStats } from '../protocol/decode';
-import { normalizeStat, sortRows, statRows } from './stats';
+import { inapplicableStats, normalizeStat, STAT_FORMULAS, STAT_LABELS, sortRows, statRows, statsCsv } from './stats';
 
 const stats = {
   entropy: [
@@ -73,5 +73,23 @@ describe('heads summary', () => {
       [0.25, 1]
     ]);
     expect(normalizeStat([[1, 1]])).toEqual([[0, 0]]);
+  });
+});
+
+describe('summary columns', () => {
+  it('marks token-kind columns without such tokens (all zero) as not applicable', () => {
+    expect(inapplicableStats({ cls: [[0, 0]], sep: [[0, 0.1]], entropy: [[0, 0]] })).toEqual(['cls']);
+  });
+
+  it('writes CSV with model layer and head numbers', () => {
+    expect(statsCsv(stats, [4, 5], [2, 7])).toBe('layer,head,entropy,self\n4,2,0.5,1\n4,7,0.1,0\n5,2,0.9,0\n5,7,0.1,0.25\n');
+  });
+
+  it('gives every statistic a readable title and a formula', () => {
+    for (const name of Object.keys(STAT_LABELS)) {
+      expect(STAT_LABELS[name]).not.toContain('_');
+      expect(STAT_FORMULAS[name]).toMatch(/[Σ÷]|mean/i);
+    }
+    expect(STAT_LABELS.induction_score).toBe('Induction score (this input)');
   });
 });

@@ -72,6 +72,8 @@ export class HeadView {
   private cache: HTMLCanvasElement | null = null;
   private geometry: LinesGeometry | null = null;
   private hovered: Hit | null = null;
+  /** Screen-reader text of the inspected token (the tooltip's content). */
+  private live = document.createElement('div');
 
   constructor(tooltip: HTMLDivElement) {
     this.tooltip = tooltip;
@@ -81,12 +83,25 @@ export class HeadView {
     stack.className = 'aw-stack';
     stack.append(this.canvas, this.overlay);
     this.el.append(stack);
+    this.overlay.tabIndex = 0;
+    this.overlay.setAttribute('role', 'img');
+    this.overlay.setAttribute('aria-roledescription', 'attention lines');
+    this.live.className = 'aw-sr-only';
+    this.live.setAttribute('aria-live', 'polite');
+    this.el.append(this.live);
     this.overlay.addEventListener('mousemove', e => this.onMove(e));
     this.overlay.addEventListener('mouseleave', () => this.onLeave());
+    this.overlay.addEventListener('keydown', e => this.onKey(e));
+    this.overlay.addEventListener('blur', () => this.onLeave());
   }
 
   update(state: HeadViewState): void {
     this.state = state;
+    const heads = state.heads.length === 1 ? `head ${state.heads[0]}` : `${state.heads.length} heads`;
+    this.overlay.setAttribute(
+      'aria-label',
+      `Attention lines of ${heads}, queries on the left, keys on the right: arrow keys inspect a token, Left/Right switch side`
+    );
     this.hovered = null;
     this.tooltip.hidden = true;
     this.paintLines(null);
@@ -195,6 +210,39 @@ export class HeadView {
     else this.hideTooltip();
   }
 
+  /** Keyboard: ↑/↓ move the inspected token, ←/→ switch between queries and keys, Escape clears; same isolation and tooltip as hover. */
+  private onKey(e: KeyboardEvent): void {
+    const s = this.state;
+    if (!s || !this.geometry) return;
+    const { slice } = s;
+    const current = this.hovered ?? { side: 'query' as const, index: slice.q0 - 1 };
+    let next: Hit | null = current;
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      const [lo, hi] = current.side === 'query' ? [slice.q0, slice.q1] : [slice.k0, slice.k1];
+      const index = this.hovered ? current.index + (e.key === 'ArrowDown' ? 1 : -1) : lo;
+      next = { side: current.side, index: Math.max(lo, Math.min(hi - 1, index)) };
+    } else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      const side = e.key === 'ArrowLeft' ? 'query' : 'key';
+      const [lo, hi] = side === 'query' ? [slice.q0, slice.q1] : [slice.k0, slice.k1];
+      next = { side, index: Math.max(lo, Math.min(hi - 1, this.hovered ? current.index : lo)) };
+    } else if (e.key === 'Escape') next = null;
+    else return;
+    e.preventDefault();
+    if (!next) {
+      this.onLeave();
+      return;
+    }
+    this.hovered = next;
+    this.focusLines(next);
+    const g = this.geometry;
+    const rect = this.overlay.getBoundingClientRect();
+    const x = next.side === 'query' ? g.leftW / 2 : g.x1 + g.rightW / 2;
+    const y = next.side === 'query' ? g.yq(next.index) : g.yk(next.index);
+    const html = this.linkTooltip(next);
+    showTooltip(this.tooltip, { clientX: rect.left + x, clientY: rect.top + y }, html);
+    this.live.textContent = this.tooltip.textContent ?? '';
+  }
+
   private onLeave(): void {
     if (!this.state) return;
     this.hideTooltip();
@@ -235,13 +283,16 @@ export class HeadView {
 
   private linkTooltip(hit: Hit): string {
     const s = this.state!;
-    const other = hit.side === 'query' ? 'key' : 'query';
+    const other = hit.side === 'query' ? 'keys' : 'queries';
     const arrow = hit.side === 'query' ? '→' : '←';
+    const name = `${escapeHtml(this.token(hit.side, hit.index))} (${hit.index})`;
+    if (!s.heads.length) return `<div class="aw-tip-title">${name}</div>No head selected: pick one with the head squares above.`;
     const rows = topLinks(s, hit.side, hit.index).map(
-      ([j, w]) => `<div class="aw-tip-row">${escapeHtml(this.token(other, j))} <span class="aw-muted">(${j})</span><b>${w.toFixed(4)}</b></div>`
+      ([j, w]) =>
+        `<div class="aw-tip-row">${escapeHtml(this.token(hit.side === 'query' ? 'key' : 'query', j))} <span class="aw-muted">(${j})</span><b>${w.toFixed(4)}</b></div>`
     );
     const what = s.heads.length === 1 ? `head ${s.heads[0]}` : `mean of ${s.heads.length} heads`;
-    return `<div class="aw-tip-title">${escapeHtml(this.token(hit.side, hit.index))} (${hit.index}) ${arrow} top ${other}s, ${what}</div>${rows.join('')}`;
+    return `<div class="aw-tip-title">${name} ${arrow} top ${other}, ${what}</div>${rows.join('')}`;
   }
 
   private hideTooltip(): void {

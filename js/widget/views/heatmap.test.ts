@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findTokens, panViewport, poolStep, zoomViewport } from './heatmap';
+import type { Tile } from '../protocol/decode';
+import { cellValues, findTokens, panViewport, plotSize, poolStep, zoomViewport } from './heatmap';
 
 const bounds = { q0: 0, q1: 4096, k0: 0, k1: 4096 };
 
@@ -27,5 +28,19 @@ describe('heatmap viewport', () => {
   it('finds tokens by text, case-insensitive, as absolute positions', () => {
     expect(findTokens(['The', 'cat', 'the', 'then'], 10, 'the')).toEqual([10, 12, 13]);
     expect(findTokens(['a'], 0, '  ')).toEqual([]);
+  });
+});
+
+describe('heatmap scale', () => {
+  it('sizes the plot from the whole matrix: 24 px cells when they fit, else ≤ 640 px', () => {
+    expect(plotSize({ q0: 0, q1: 19, k0: 0, k1: 19 })).toEqual({ cell: 24, width: 456, height: 456 });
+    expect(plotSize({ q0: 0, q1: 300, k0: 0, k1: 150 }, 600)).toEqual({ cell: 2, width: 300, height: 600 });
+  });
+
+  it('shows the mean over heads, or the strongest head when blending', () => {
+    // 2 heads, 1 × 2 cells: head 0 = [0.2, 0.8], head 1 = [0.6, 0.4] (uint8 × mul).
+    const tile = { heads: [0, 1], rows: 1, cols: 2, values: Uint8Array.from([20, 80, 60, 40]), mul: Float32Array.from([0.01, 0.01]) } as unknown as Tile;
+    expect([...cellValues(tile, 'mean')].map(v => +v.toFixed(3))).toEqual([0.4, 0.6]);
+    expect([...cellValues(tile, 'blend')].map(v => +v.toFixed(3))).toEqual([0.6, 0.8]);
   });
 });

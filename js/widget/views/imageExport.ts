@@ -1,17 +1,19 @@
 /**
- * Images of the current view. PNG: the view's canvases composited at screen resolution. SVG: the
- * head view's lines mode as vectors (one path per head and opacity, tokens as text, laid out by
- * views/geometry.ts like the canvas); other views embed their canvases as PNG images. Toolbar
- * buttons download them; the kernel asks with the `image` RPC method (protocol/rpc.ts) and gets
- * the file as one buffer (see attn_widget/images.py).
+ * Images of the current view. PNG: the view's canvases composited at screen resolution (views drawn
+ * without canvas, the summary table, rasterise their SVG). SVG: vectors where the view can draw
+ * itself as SVG (head lines: one path per head and opacity, laid out by views/geometry.ts like the
+ * canvas; heatmaps: cells as rectangles, see HeatmapView.svg; the summary table); other views embed
+ * their canvases as PNG images. CSV: the summary's numbers. Toolbar buttons download them; the
+ * kernel asks with the `image` RPC method (protocol/rpc.ts) and gets the file as one buffer (see
+ * attn_widget/images.py).
  */
 
 import type { ImageFormat, WidgetModel } from '../protocol/model';
 import { RpcServer } from '../protocol/rpc';
 import { weight } from '../state/blocks';
-import { FONT, fitText } from './canvas';
+import { fitText } from './canvas';
 import { linesGeometry } from './geometry';
-import { type HeadView, type HeadViewState, linkMask } from './headView';
+import { type HeadViewState, linkMask } from './headView';
 import { css, headColor } from './palette';
 
 /** Lines fainter than this are left out of the SVG (invisible, and they would bloat the file). */
@@ -71,6 +73,12 @@ interface Placed {
   h: number;
 }
 
+/** A view that can draw itself as SVG while its element is shown. */
+export interface VectorSource {
+  el: HTMLElement;
+  svg(): string | null;
+}
+
 /** Painted canvases under `body` (hover overlays left out), placed in CSS pixels relative to it. */
 function placedCanvases(body: HTMLElement): { items: Placed[]; width: number; height: number } {
   const origin = body.getBoundingClientRect();
@@ -97,32 +105,50 @@ function compositePng(body: HTMLElement, bg: string): Promise<Blob> {
   return new Promise((resolve, reject) => out.toBlob(b => (b ? resolve(b) : reject(new Error('PNG encoding failed'))), 'image/png'));
 }
 
+/** An SVG document drawn into a PNG at twice its size. */
+async function rasterize(svg: string): Promise<Blob> {
+  const image = new Image();
+  image.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
+  await image.decode();
+  const out = document.createElement('canvas');
+  out.width = image.naturalWidth * 2;
+  out.height = image.naturalHeight * 2;
+  out.getContext('2d')!.drawImage(image, 0, 0, out.width, out.height);
+  return new Promise((resolve, reject) => out.toBlob(b => (b ? resolve(b) : reject(new Error('PNG encoding failed'))), 'image/png'));
+}
+
 function embeddedSvg(body: HTMLElement, bg: string): string {
   const { items, width, height } = placedCanvases(body);
   const images = items.map(i => `<image x="${i.x}" y="${i.y}" width="${i.w}" height="${i.h}" href="${i.canvas.toDataURL('image/png')}"/>`);
   return svgDocument(width, height, bg, images.join(''));
 }
 
-/** PNG/SVG buttons for the toolbar, and the answer to the kernel's `image` requests. */
+type ExportFormat = ImageFormat | 'csv';
+
+/** PNG/SVG (and, for the summary, CSV) buttons for the toolbar, and the answer to the kernel's `image` requests. */
 export class ImageExport {
   readonly el: HTMLSpanElement;
   private server: RpcServer;
+  private csvButton: HTMLButtonElement | null = null;
 
+  /** `vectors`: views that draw themselves as SVG; `csv`: the table's numbers when the summary is shown, else null. */
   constructor(
     private model: WidgetModel,
     private root: HTMLElement,
     private body: HTMLElement,
-    private headView: HeadView
+    private vectors: VectorSource[],
+    private csv: () => string | null
   ) {
     this.el = document.createElement('span');
     this.el.className = 'aw-save';
-    for (const format of ['png', 'svg'] as const) {
+    for (const format of ['png', 'svg', 'csv'] as const) {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = `aw-save-${format}`;
       button.textContent = `⤓ ${format.toUpperCase()}`;
-      button.title = `Save the current view as ${format.toUpperCase()}`;
+      button.title = format === 'csv' ? 'Save the table as CSV' : `Save the current view as ${format.toUpperCase()}`;
       button.addEventListener('click', () => this.download(format));
+      if (format === 'csv') this.csvButton = button;
       this.el.append(button);
     }
     this.server = new RpcServer(model, {
@@ -135,19 +161,38 @@ export class ImageExport {
     });
   }
 
+  /** Show the CSV button only while there is a table. */
+  sync(): void {
+    this.csvButton!.hidden = this.csv() === null;
+  }
+
+  private vectorSvg(): string | null {
+    const source = this.vectors.find(v => this.body.contains(v.el));
+    return source ? source.svg() : null;
+  }
+
   /** The current view as a PNG or SVG file. */
   async image(format: ImageFormat): Promise<Blob> {
     const bg = getComputedStyle(this.root).backgroundColor || '#ffffff';
-    if (format === 'png') return compositePng(this.body, bg);
-    const state = this.headView.state;
-    const measure = document.createElement('canvas').getContext('2d')!;
-    measure.font = FONT;
-    const svg = state && this.body.contains(this.headView.el) ? linesSvg(state, measure) : embeddedSvg(this.body, bg);
-    return new Blob([svg], { type: 'image/svg+xml' });
+    const drawnOnCanvas = [...this.body.querySelectorAll('canvas')].some(c => c.getBoundingClientRect().width > 0);
+    if (format === 'png') {
+      if (drawnOnCanvas) return compositePng(this.body, bg);
+      const svg = this.vectorSvg();
+      if (!svg) throw new Error('nothing is drawn: the view is empty or hidden');
+      return rasterize(svg);
+    }
+    return new Blob([this.vectorSvg() ?? embeddedSvg(this.body, bg)], { type: 'image/svg+xml' });
   }
 
-  async download(format: ImageFormat): Promise<void> {
-    const url = URL.createObjectURL(await this.image(format));
+  private async file(format: ExportFormat): Promise<Blob> {
+    if (format !== 'csv') return this.image(format);
+    const text = this.csv();
+    if (text === null) throw new Error('no table to save: CSV is for the heads summary');
+    return new Blob([text], { type: 'text/csv' });
+  }
+
+  async download(format: ExportFormat): Promise<void> {
+    const url = URL.createObjectURL(await this.file(format));
     const a = document.createElement('a');
     a.href = url;
     a.download = `attention-${this.model.get('view')}.${format}`;

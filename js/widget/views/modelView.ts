@@ -40,6 +40,11 @@ export class ModelView {
   private xs: number[] = [];
   private top = LABEL_H;
   private tooltip: HTMLDivElement;
+  /** Thumbnail the keyboard is on: stored layer index, column index. */
+  private cursor = { layer: 0, column: 0 };
+  private live = document.createElement('div');
+  /** The painted grid without the keyboard cursor. */
+  private painted: ImageData | null = null;
 
   constructor(
     tooltip: HTMLDivElement,
@@ -48,7 +53,19 @@ export class ModelView {
     this.tooltip = tooltip;
     this.el = document.createElement('div');
     this.el.className = 'aw-model-view';
-    this.el.append(this.canvas);
+    this.el.append(this.canvas, this.live);
+    this.live.className = 'aw-sr-only';
+    this.live.setAttribute('aria-live', 'polite');
+    this.canvas.tabIndex = 0;
+    this.canvas.setAttribute('role', 'img');
+    this.canvas.setAttribute('aria-roledescription', 'attention thumbnails');
+    this.canvas.setAttribute('aria-label', 'Every layer and head: arrow keys move between thumbnails, Enter opens one');
+    this.canvas.addEventListener('keydown', e => this.onKey(e));
+    this.canvas.addEventListener('blur', () => {
+      this.tooltip.hidden = true;
+      this.paintCursor();
+    });
+    this.canvas.addEventListener('focus', () => this.paintCursor());
     this.canvas.addEventListener('click', e => {
       const cell = this.cellAt(e);
       if (cell) this.onSelect(cell.layer, cell.head);
@@ -60,9 +77,7 @@ export class ModelView {
         this.tooltip.hidden = true;
         return;
       }
-      const s = this.state;
-      const tint = s.tint ? ` · ${s.tint.name} ${s.tint.values[cell.layer][cell.head].toFixed(3)}` : '';
-      showTooltip(this.tooltip, e, `${s.rows[cell.layer]}, ${s.columns[s.heads.indexOf(cell.head)]}${tint} — click to open`);
+      showTooltip(this.tooltip, e, `${this.describe(cell.layer, cell.head)} — click to open`);
     });
     this.canvas.addEventListener('mouseleave', () => (this.tooltip.hidden = true));
   }
@@ -149,6 +164,65 @@ export class ModelView {
         }
       });
     }
+    this.cursor = {
+      layer: Math.min(this.cursor.layer, block.layers - 1),
+      column: Math.min(this.cursor.column, heads.length - 1)
+    };
+    this.painted = ctx.getImageData(0, 0, this.canvas.width, this.canvas.height);
+    this.paintCursor();
+  }
+
+  private describe(layer: number, head: number): string {
+    const s = this.state!;
+    const tint = s.tint ? ` · ${s.tint.name} ${s.tint.values[layer][head].toFixed(3)}` : '';
+    return `${s.rows[layer]}, ${s.columns[s.heads.indexOf(head)]}${tint}`;
+  }
+
+  /** Keyboard: arrows move between thumbnails (tooltip as on hover), Enter or Space opens one. */
+  private onKey(e: KeyboardEvent): void {
+    const s = this.state;
+    if (!s) return;
+    const moves: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
+    const c = this.cursor;
+    if (e.key in moves) {
+      const [dl, dc] = moves[e.key];
+      this.cursor = {
+        layer: Math.max(0, Math.min(s.slice.block.layers - 1, c.layer + dl)),
+        column: Math.max(0, Math.min(s.heads.length - 1, c.column + dc))
+      };
+    } else if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      this.onSelect(c.layer, s.heads[c.column]);
+      return;
+    } else return;
+    e.preventDefault();
+    this.paintCursor();
+    const { layer, column } = this.cursor;
+    const rect = this.canvas.getBoundingClientRect();
+    const x = rect.left + this.xs[column] + this.thumb / 2;
+    const y = rect.top + this.top + layer * (this.thumb + GAP) + this.thumb / 2;
+    showTooltip(this.tooltip, { clientX: x, clientY: y }, `${this.describe(layer, s.heads[column])} — Enter to open`);
+    this.live.textContent = this.tooltip.textContent ?? '';
+  }
+
+  /** The keyboard cursor's ring around its thumbnail, drawn while the grid has focus. */
+  private paintCursor(): void {
+    const s = this.state;
+    if (!s || !this.painted) return;
+    const ctx = this.canvas.getContext('2d')!;
+    ctx.save();
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.putImageData(this.painted, 0, 0);
+    ctx.restore();
+    if (document.activeElement !== this.canvas) return;
+    const { layer, column } = this.cursor;
+    const x = this.xs[column];
+    const y = this.top + layer * (this.thumb + GAP);
+    ctx.lineWidth = 2;
+    ctx.strokeStyle = s.colors.fg;
+    ctx.setLineDash([4, 2]);
+    ctx.strokeRect(x - 1, y - 1, this.thumb + 2, this.thumb + 2);
+    ctx.setLineDash([]);
   }
 
   private cellAt(e: MouseEvent): { layer: number; head: number } | null {

@@ -97,6 +97,21 @@ export class NeuronView {
       this.render();
     });
     this.grid.addEventListener('mousemove', e => this.onMove(e));
+    // Keyboard: ↑/↓ move between query tokens; a focused token isolates its lines as hover does.
+    this.grid.addEventListener('keydown', e => {
+      const token = (e.target as HTMLElement).closest<HTMLElement>('[data-query]');
+      if (!token || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp')) return;
+      const next = this.grid.querySelector<HTMLElement>(`[data-query="${Number(token.dataset.query) + (e.key === 'ArrowDown' ? 1 : -1)}"]`);
+      if (!next) return;
+      e.preventDefault();
+      next.focus();
+    });
+    this.grid.addEventListener('focusin', e => {
+      const token = (e.target as HTMLElement).closest<HTMLElement>('[data-query]');
+      if (!token || this.query !== null) return;
+      this.focused = Number(token.dataset.query);
+      this.paintLines(this.focused);
+    });
     this.grid.addEventListener('mouseleave', () => {
       this.tooltip.hidden = true;
       if (this.focused !== null) {
@@ -128,6 +143,8 @@ export class NeuronView {
         ? 'Click a query token to see how its query q and the keys k make its attention.'
         : `Query “${slice.queryTokens[q - slice.q0]}” (${q}): q · k of each key, scaled, softmax = attention. Click it again to collapse.`;
 
+    // Expanded: the numbers that make the attention (softmax, score) sit next to the keys, before the
+    // wide vector columns, so they stay on screen in a narrow notebook (vectors scroll sideways).
     const headers =
       q === null
         ? [
@@ -137,16 +154,15 @@ export class NeuronView {
           ]
         : [
             ['Query', 'auto'],
-            ['q', `${vecW}px`],
             ['', `${LINES_EXPANDED}px`],
-            ['k', `${vecW}px`],
-            ['q × k', `${vecW}px`],
-            ['q·k/√d', `${NUMBER_W}px`],
+            ['Key', 'auto'],
             ['Softmax', `${NUMBER_W}px`],
-            ['Key', 'auto']
+            ['q·k/√d', `${NUMBER_W}px`],
+            ['q', `${vecW}px`],
+            ['k', `${vecW}px`],
+            ['q × k', `${vecW}px`]
           ];
-    this.grid.style.gridTemplateColumns = headers.map(h => h[1]).join(' ');
-    this.grid.style.gridTemplateRows = `auto repeat(${n}, ${ROW}px)`;
+    const col = (name: string) => headers.findIndex(h => h[0] === name) + 1;
     const cells: HTMLElement[] = headers.map(([text], i) => place(div('aw-n-header', text), 1, i + 1));
 
     for (let i = slice.q0; i < slice.q1; i++) {
@@ -160,12 +176,12 @@ export class NeuronView {
       token.append(div('aw-n-chevron', i === q ? '▾' : '▸'), slice.queryTokens[i - slice.q0]);
       cells.push(token);
     }
-    cells.push(place(this.lines, 2, q === null ? 2 : 3, n));
+    cells.push(place(this.lines, 2, 2, n));
 
     const attended = q === null ? data.seq : attendedKeys(data, q);
     this.keys = [];
     for (let k = slice.k0; k < Math.min(slice.k1, attended); k++) this.keys.push(k);
-    for (const k of this.keys) cells.push(place(div('aw-n-token aw-n-key', slice.keyTokens[k - slice.k0]), 2 + k - slice.k0, headers.length));
+    for (const k of this.keys) cells.push(place(div('aw-n-token aw-n-key', slice.keyTokens[k - slice.k0]), 2 + k - slice.k0, col('Key')));
 
     this.columns = null;
     if (q !== null) {
@@ -177,12 +193,12 @@ export class NeuronView {
       const shownP = this.keys.map(k => cols.products[k]);
       const vecMax = maxAbs([qv, ...shownK]);
       const strips: [string, number, [number, ArrayLike<number>][], number][] = [
-        ['q', 2, [[q - slice.q0, qv]], vecMax],
-        ['k', 4, this.keys.map((k, j) => [k - slice.k0, shownK[j]]), vecMax],
-        ['qk', 5, this.keys.map((k, j) => [k - slice.k0, shownP[j]]), maxAbs(shownP)]
+        ['q', col('q'), [[q - slice.q0, qv]], vecMax],
+        ['k', col('k'), this.keys.map((k, j) => [k - slice.k0, shownK[j]]), vecMax],
+        ['qk', col('q × k'), this.keys.map((k, j) => [k - slice.k0, shownP[j]]), maxAbs(shownP)]
       ];
-      for (const [column, col, rows, max] of strips) {
-        const canvas = place(createCanvas('aw-n-vectors'), 2, col, n);
+      for (const [column, at, rows, max] of strips) {
+        const canvas = place(createCanvas('aw-n-vectors'), 2, at, n);
         canvas.dataset.column = column;
         paintStrips(canvas, rows, max, cell, data.dim, n, this.state!.colors);
         cells.push(canvas);
@@ -190,11 +206,11 @@ export class NeuronView {
       const scoreMax = maxAbs([this.keys.map(k => cols.scores[k])]);
       const softMax = maxAbs([this.keys.map(k => cols.softmax[k])]);
       for (const k of this.keys) {
-        for (const [column, col, value, max] of [
-          ['score', 6, cols.scores[k], scoreMax],
-          ['softmax', 7, cols.softmax[k], softMax]
+        for (const [column, at, value, max] of [
+          ['score', col('q·k/√d'), cols.scores[k], scoreMax],
+          ['softmax', col('Softmax'), cols.softmax[k], softMax]
         ] as const) {
-          const num = place(div('aw-n-number', value.toFixed(column === 'score' ? 2 : 3)), 2 + k - slice.k0, col);
+          const num = place(div('aw-n-number', value.toFixed(column === 'score' ? 2 : 3)), 2 + k - slice.k0, at);
           num.dataset.column = column;
           num.dataset.key = String(k);
           num.dataset.value = String(value);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { diverging, divergingRGBA, headColor } from './palette';
+import { diverging, divergingRGBA, headColor, scalePosition, scaleTicks } from './palette';
 
 describe('headColor', () => {
   it('matches d3 category10 for up to 10 heads (as BertViz)', () => {
@@ -25,5 +25,21 @@ describe('diverging', () => {
     expect(divergingRGBA(0, 1)[3]).toBe(0);
     expect(divergingRGBA(0.3, 0)[3]).toBe(0);
     expect(diverging(-0.25, 1)).toBe('rgba(255,127,14,0.25)');
+  });
+});
+
+describe('scalePosition', () => {
+  it('maps weights to 0–1 linearly, with gamma 0.5 or over three decades', () => {
+    expect(scalePosition(0.5, 1, 'linear')).toBe(0.5);
+    expect(scalePosition(0.25, 1, 'sqrt')).toBe(0.5);
+    expect(scalePosition(0.01, 1, 'log')).toBeCloseTo(1 / 3);
+    expect(scalePosition(1e-6, 1, 'log')).toBe(0);
+    expect(scalePosition(2, 1, 'linear')).toBe(1);
+    expect(scalePosition(0.3, 0, 'linear')).toBe(0);
+  });
+
+  it('puts colour-bar ticks at quarters, or at decades on the log scale', () => {
+    expect(scaleTicks(0.8, 'linear')).toEqual([0, 0.2, 0.4, 0.6000000000000001, 0.8]);
+    expect(scaleTicks(1, 'log').map(t => Math.log10(t))).toEqual([-3, -2, -1, 0]);
   });
 });

@@ -49,3 +49,34 @@ export function divergingRGBA(v: number, max: number): [number, number, number, 
 export function diverging(v: number, max: number): string {
   return css(...divergingColor(v, max));
 }
+
+/** How weights map to the heatmap's colour scale (view-local setting of the heatmap). */
+export type Contrast = 'linear' | 'sqrt' | 'log';
+
+/** Decades shown by the log scale: weights below peak × 10^-LOG_DECADES get the lowest colour. */
+export const LOG_DECADES = 3;
+
+/** Position 0–1 of weight `w` on a 0–`peak` scale under `contrast` (√: gamma 0.5; log: 3 decades below the peak). */
+export function scalePosition(w: number, peak: number, contrast: Contrast): number {
+  if (!(peak > 0) || !(w > 0)) return 0;
+  const t = Math.min(1, w / peak);
+  if (contrast === 'sqrt') return Math.sqrt(t);
+  if (contrast === 'log') return Math.max(0, 1 + Math.log10(t) / LOG_DECADES);
+  return t;
+}
+
+/** Tick values (weights) of the colour bar for a 0–`peak` scale. */
+export function scaleTicks(peak: number, contrast: Contrast): number[] {
+  if (!(peak > 0)) return [0];
+  if (contrast === 'log') return Array.from({ length: LOG_DECADES + 1 }, (_, i) => peak * 10 ** (i - LOG_DECADES));
+  return [0, 0.25, 0.5, 0.75, 1].map(f => f * peak);
+}
+
+/**
+ * Ink of the sequential scale: opacity = position over the background, so the lowest weight is the
+ * page itself in both themes. Dark blue on light pages, yellow on dark ones; neither is a search
+ * highlight (matches are shown as inverted labels).
+ */
+export function sequentialInk(dark: boolean): RGB {
+  return dark ? [253, 231, 37] : [8, 48, 107];
+}

@@ -55,6 +55,7 @@ export class Toolbar {
     this.search.className = 'aw-search';
     this.search.placeholder = 'find token…';
     this.search.title = 'Find a token (Enter: next match)';
+    this.search.setAttribute('aria-label', 'Find a token (Enter: next match)');
     this.search.addEventListener('keydown', e => e.key === 'Enter' && search(this.search.value));
     this.squares = new HeadSquares(heads => commit({ heads }));
     this.el.append(

@@ -1,7 +1,13 @@
 /** The views' shared tooltip (one element per widget, so widgets on a page stay independent). */
 
-/** Show `html` in `tip` next to the mouse. */
-export function showTooltip(tip: HTMLDivElement, e: MouseEvent, html: string): void {
+/** A point on the page: the mouse, or the centre of what the keyboard inspects. */
+export interface Point {
+  clientX: number;
+  clientY: number;
+}
+
+/** Show `html` in `tip` next to `e` (the mouse, or a point the keyboard inspects). */
+export function showTooltip(tip: HTMLDivElement, e: Point, html: string): void {
   tip.innerHTML = html;
   tip.hidden = false;
   const host = tip.offsetParent?.getBoundingClientRect() ?? { left: 0, top: 0 };
