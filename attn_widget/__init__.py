@@ -6,6 +6,7 @@ BertViz-compatible ``head_view``/``model_view``, and a TensorBoard runs sidebar 
 
 from . import config, neuron_view
 from .extract import AttentionResult, extract_attention, from_model
+from .generation import extract_generation, from_generate
 from .inputs import AttentionInputError
 from .quantize import quantize_attention
 from .views import head_view, model_view
@@ -19,6 +20,8 @@ __all__ = [
     "AttentionWidget",
     "config",
     "extract_attention",
+    "extract_generation",
+    "from_generate",
     "from_model",
     "head_view",
     "model_view",
