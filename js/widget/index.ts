@@ -16,6 +16,7 @@ import { decodeNeuron } from './neuron';
 import { NeuronView } from './neuronView';
 import { AGGREGATION_LABELS, Toolbar, type Commit } from './toolbar';
 import { ImageExport } from './imageExport';
+import { GENERATION_TRAITS, GenerationView, generationState } from './generationView';
 import { applyTheme, watchTheme } from './theme';
 import type { WidgetModel } from './model';
 
@@ -65,6 +66,7 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
   const images = new ImageExport(model, root, body, headView);
   toolbar.el.append(images.el);
   const neuronView = new NeuronView(tooltip);
+  const generationView = new GenerationView(step => commit({ step } as never));
   const modelView = new ModelView(tooltip, (layerIndex, head) => {
     detail = { layer: layerIndex, head };
     const layer = model.get('layer_numbers')[Math.min(layerIndex, model.get('layer_numbers').length - 1)];
@@ -140,6 +142,8 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
 
     const views = [{ value: 'head', label: 'Head' }, { value: 'model', label: 'Model' }];
     if (neuron) views.push({ value: 'neuron', label: 'Neuron' });
+    const generation = generationState(model, blocks, fetchFor, layerIndex, heads, colors);
+    if (generation) views.unshift({ value: 'generation', label: 'Generation' });
     if (Object.keys(stats).length) views.push({ value: 'summary', label: 'Heads summary' });
     const refusal = hideRefusal();
     toolbar.sync({
@@ -196,6 +200,9 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
       const raw = sliceFor(blocks, rawTokens(), filter);
       neuronView.update({ slice: raw, data: neuron, layer, qkLayer, head: model.get('head'), colors });
       body.replaceChildren(neuronView.el);
+    } else if ((view as string) === 'generation' && generation) {
+      generationView.update(generation);
+      body.replaceChildren(generationView.el);
     } else if (view === 'summary') {
       summaryView.update({ stats, layerNumbers, headNumbers: model.get('head_numbers') });
       body.replaceChildren(summaryView.el);
@@ -248,7 +255,7 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
     ...['tokens', 'decoder_tokens', 'sentence_b_start', 'aggregation', 'hide_special', 'special_positions', 'decoder_special_positions', 'signed'].map(
       k => [`change:${k}`, onPrepared] as [string, () => void]
     ),
-    ...['layer_numbers', 'layer', 'head', 'heads', 'include_heads', 'attention_filter', 'mode', 'theme', 'num_kv_heads', 'aggregation_notes', 'head_numbers'].map(
+    ...[...GENERATION_TRAITS, 'layer_numbers', 'layer', 'head', 'heads', 'include_heads', 'attention_filter', 'mode', 'theme', 'num_kv_heads', 'aggregation_notes', 'head_numbers'].map(
       k => [`change:${k}`, draw] as [string, () => void]
     )
   ];
@@ -267,6 +274,7 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
     unwatch();
     resize?.disconnect();
     images.dispose();
+    generationView.dispose();
     tiles.dispose();
     heatmap.dispose();
     detailHeatmap.dispose();

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { decodeBlock } from './data';
+import { generatedIndex, meanRow, moveFocus, poolSelection, rowFor, rowRequests, strongest, topStrip, visibleCount } from './generation';
+import { denseTile } from './tiles';
+
+describe('generation state', () => {
+  it('reveals the prompt plus `step` generated tokens', () => {
+    expect(visibleCount(4, 10, 0)).toBe(4);
+    expect(visibleCount(4, 10, 3)).toBe(7);
+    expect(visibleCount(4, 10, 99)).toBe(10);
+    expect(visibleCount(4, 10, -2)).toBe(4);
+  });
+
+  it('maps positions to rows and generated indices', () => {
+    expect(rowFor(6, 'token')).toBe(6);
+    expect(rowFor(6, 'chooser')).toBe(5);
+    expect(rowFor(0, 'chooser')).toBe(0);
+    expect(generatedIndex(3, 4)).toBe(-1);
+    expect(generatedIndex(5, 4)).toBe(1);
+  });
+
+  it('moves the focus with arrow keys within the visible tokens', () => {
+    expect(moveFocus('ArrowLeft', 3, 7)).toBe(2);
+    expect(moveFocus('ArrowLeft', 0, 7)).toBe(0);
+    expect(moveFocus('ArrowRight', 6, 7)).toBe(6);
+    expect(moveFocus('Home', 4, 7)).toBe(0);
+    expect(moveFocus('End', 1, 7)).toBe(6);
+    expect(moveFocus('a', 1, 7)).toBeNull();
+  });
+
+  it('marks the chosen token among the alternatives, appending it when it was not in the top k', () => {
+    const traits = { top_tokens: [[['cat', 0.5], ['dog', 0.2]], [['a', 0.4], ['the', 0.3]]] as [string, number][][], token_probs: [0.2, 0.01] };
+    expect(topStrip(traits, 0, 'dog')).toEqual([{ token: 'cat', prob: 0.5, chosen: false }, { token: 'dog', prob: 0.2, chosen: true }]);
+    expect(topStrip(traits, 1, 'red').at(-1)).toEqual({ token: 'red', prob: 0.01, chosen: true });
+  });
+
+  it('pools over the selected heads, one head, or every layer and head', () => {
+    expect(poolSelection('heads', 1, [0, 2, 9], 3, 4)).toEqual({ layers: [1], heads: [0, 2] });
+    expect(poolSelection('head:3', 5, [], 3, 4)).toEqual({ layers: [2], heads: [3] });
+    expect(poolSelection('all', 0, [1], 2, 2)).toEqual({ layers: [0, 1], heads: [0, 1] });
+  });
+
+  it('averages a query row over heads and layers from tiles', () => {
+    // 2 layers × 2 heads × 3 × 3, uint8 with scale 255 ⇒ weight = byte.
+    const layer = (a: number[], b: number[]) => Uint8Array.from([...[0, 0, 0, 0, 0, 0], ...a, ...[0, 0, 0, 0, 0, 0], ...b]);
+    const block = decodeBlock({ shape: [2, 2, 3, 3], dtype: 'uint8', scale: [[255, 255], [255, 255]], layers: [layer([1, 0, 3], [3, 0, 1]), layer([0, 2, 2], [4, 0, 0])] });
+    const requests = rowRequests('self', block, [0, 1], [0, 1], 2);
+    expect(requests[1]).toEqual({ kind: 'self', layer: 1, heads: [0, 1], q0: 2, q1: 3, k0: 0, k1: 3, step: 1 });
+    const row = meanRow(requests.map(r => denseTile(block, r)), 3);
+    expect(Array.from(row)).toEqual([2, 0.5, 1.5]);
+    expect(strongest(row, 2)).toEqual([[0, 2], [2, 1.5]]);
+    expect(strongest(row, 5, 2)).toEqual([[0, 2], [1, 0.5]]);
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * Generation view state (no DOM): which tokens are revealed at step s, which attention row a focused
+ * token shows, the averaged row over heads/layers, the top-k strip and keyboard focus moves.
+ *
+ * Positions: tokens[0..promptLength) are the prompt, generated token s (0-based) is at
+ * promptLength + s. Its probability, alternatives and entropy (token_probs[s], top_tokens[s],
+ * entropy[s]) come from the step that chose it, whose query is the previous position.
+ */
+
+import type { AttentionBlock } from './data';
+import type { Tile, TileRequest } from './tiles';
+import { tileWeight } from './tiles';
+
+/** The generation traits of attn_widget.generation.GenerationWidget. */
+export interface GenerationTraits {
+  prompt_length: number;
+  token_probs: number[];
+  top_tokens: [string, number][][];
+  entropy: number[];
+  step: number;
+}
+
+/** Which row a focused token shows: its own (what it attended to) or the one of the step that chose it. */
+export type RowChoice = 'token' | 'chooser';
+/** Averaged over the selected heads of the shown layer, over every layer and head, or one head (`head:3`) of the shown layer. */
+export type Pooling = 'heads' | 'all' | `head:${number}`;
+
+/** The (stored) layers and heads a pooling averages over. */
+export function poolSelection(pooling: Pooling, layerIndex: number, selected: number[], layers: number, heads: number): { layers: number[]; heads: number[] } {
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  if (pooling === 'all') return { layers: range(layers), heads: range(heads) };
+  const layer = [Math.max(0, Math.min(layerIndex, layers - 1))];
+  if (pooling.startsWith('head:')) {
+    const h = Number(pooling.slice(5));
+    return { layers: layer, heads: h >= 0 && h < heads ? [h] : [] };
+  }
+  return { layers: layer, heads: selected.filter(h => h >= 0 && h < heads) };
+}
+
+/** Tokens shown at `step` (prompt + the first `step` generated), clamped to what there is. */
+export function visibleCount(promptLength: number, total: number, step: number): number {
+  return Math.max(promptLength, Math.min(total, promptLength + Math.max(0, step)));
+}
+
+/** The attention row (query position) shown for the token at `position`. */
+export function rowFor(position: number, choice: RowChoice): number {
+  return choice === 'chooser' ? Math.max(0, position - 1) : position;
+}
+
+/** Index of generated token at `position` in token_probs/top_tokens, or -1 for a prompt token. */
+export function generatedIndex(position: number, promptLength: number): number {
+  return position >= promptLength ? position - promptLength : -1;
+}
+
+/** Focus after a key: ←/→ move one token, Home/End jump; stays within the visible tokens. `null`: not a navigation key. */
+export function moveFocus(key: string, focus: number, visible: number): number | null {
+  const last = visible - 1;
+  switch (key) {
+    case 'ArrowLeft':
+      return Math.max(0, focus - 1);
+    case 'ArrowRight':
+      return Math.min(last, focus + 1);
+    case 'Home':
+      return 0;
+    case 'End':
+      return last;
+    default:
+      return null;
+  }
+}
+
+/** One bar of the top-k strip: an alternative, its probability, and whether it was the token chosen. */
+export interface TopBar {
+  token: string;
+  prob: number;
+  chosen: boolean;
+}
+
+/** The top-k alternatives of generated token `index`, the chosen one marked (appended when it is not among them, e.g. sampled). */
+export function topStrip(traits: Pick<GenerationTraits, 'top_tokens' | 'token_probs'>, index: number, chosen: string): TopBar[] {
+  const alts = traits.top_tokens[index] ?? [];
+  const bars = alts.map(([token, prob]) => ({ token, prob, chosen: token === chosen }));
+  if (!bars.some(b => b.chosen) && index < traits.token_probs.length) bars.push({ token: chosen, prob: traits.token_probs[index], chosen: true });
+  return bars;
+}
+
+/** The tile requests of one query row: per layer, the given heads, every key. */
+export function rowRequests(kind: TileRequest['kind'], block: AttentionBlock, layers: number[], heads: number[], row: number): TileRequest[] {
+  return layers.map(layer => ({ kind, layer, heads, q0: row, q1: row + 1, k0: 0, k1: block.keys, step: 1 }));
+}
+
+/** Mean over the tiles' heads (and over the tiles, one per layer) of a one-row window: `keys` weights. */
+export function meanRow(tiles: Tile[], keys: number): Float32Array {
+  const out = new Float32Array(keys);
+  let n = 0;
+  for (const t of tiles) {
+    for (let i = 0; i < t.heads.length; i++) {
+      for (let c = 0; c < Math.min(t.cols, keys); c++) out[c] += tileWeight(t, i, 0, c);
+      n++;
+    }
+  }
+  if (n) for (let c = 0; c < keys; c++) out[c] /= n;
+  return out;
+}
+
+/** The `count` strongest keys of a row, strongest first: [position, weight]. */
+export function strongest(row: Float32Array, count: number, limit = row.length): [number, number][] {
+  return Array.from(row.subarray(0, limit), (w, k) => [k, w] as [number, number])
+    .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    .slice(0, count);
+}

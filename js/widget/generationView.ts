@@ -1,0 +1,325 @@
+/**
+ * Generation view: the prompt and the generated text as a token strip, revealed up to `step` by a
+ * slider and a play button; the focused token (hover, or ←/→ on the strip; by default the last one
+ * revealed) tints every earlier token by the attention it paid it — the selected heads of the shown
+ * layer, or every layer and head — and the panel gives its probability, entropy and top alternatives.
+ * Encoder-decoder models get a second strip: the source tokens tinted by cross-attention.
+ */
+
+import './generation.css';
+import type { AttentionBlock, Kind } from './data';
+import {
+  generatedIndex,
+  meanRow,
+  moveFocus,
+  poolSelection,
+  rowFor,
+  rowRequests,
+  strongest,
+  topStrip,
+  visibleCount,
+  type GenerationTraits,
+  type Pooling,
+  type RowChoice
+} from './generation';
+import type { Colors } from './theme';
+import type { Tile, TileRequest } from './tiles';
+
+export type { GenerationTraits } from './generation';
+
+/** Milliseconds between revealed tokens while playing. */
+export const PLAY_INTERVAL_MS = 250;
+
+export interface GenerationViewState {
+  traits: GenerationTraits;
+  /** Decoder tokens (prompt + generated). */
+  tokens: string[];
+  /** Self-attention of those tokens: kind 'self' (decoder-only) or 'decoder'. */
+  kind: Kind;
+  block: AttentionBlock;
+  /** Encoder-decoder: cross-attention and the source tokens. */
+  cross?: { block: AttentionBlock; tokens: string[] };
+  /** Tiles of a block (dense: pooled here; tiled: from the kernel). */
+  fetchFor: (block: AttentionBlock) => (r: TileRequest) => Tile | Promise<Tile>;
+  /** Stored index and label of the layer shown, and the selected heads. */
+  layerIndex: number;
+  layerLabel: string;
+  heads: number[];
+  colors: Colors;
+}
+
+const ACCENT = [31, 119, 180];
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function option(select: HTMLSelectElement, value: string, label: string): void {
+  const o = document.createElement('option');
+  o.value = value;
+  o.textContent = label;
+  select.append(o);
+}
+
+/** A strip of token spans, made once per token list; tinted by a row of weights. */
+class Strip {
+  readonly el = el('div', 'aw-gen-strip');
+  private spans: HTMLSpanElement[] = [];
+  private tokens: string[] = [];
+
+  setTokens(tokens: string[], promptLength: number): void {
+    if (tokens === this.tokens) return;
+    this.tokens = tokens;
+    this.spans = tokens.map((t, i) => {
+      const s = el('span', `aw-gen-tok ${i < promptLength ? 'aw-gen-prompt' : 'aw-gen-new'}`, t);
+      s.dataset.pos = String(i);
+      return s;
+    });
+    this.el.replaceChildren(...this.spans);
+  }
+
+  paint(visible: number, row: Float32Array | null, focus: number | null): void {
+    const max = row ? Math.max(1e-9, ...row.subarray(0, visible)) : 1;
+    this.spans.forEach((s, i) => {
+      s.hidden = i >= visible;
+      if (s.hidden) return;
+      const w = row && i < row.length ? row[i] / max : 0;
+      s.style.backgroundColor = w > 0.01 ? `rgba(${ACCENT.join(',')},${(0.85 * w).toFixed(3)})` : '';
+      s.title = row && i < row.length ? `attention ${row[i].toFixed(3)}` : '';
+      s.classList.toggle('aw-gen-focus', i === focus);
+    });
+  }
+}
+
+export class GenerationView {
+  readonly el = el('div', 'aw-generation');
+  private readonly play = el('button', 'aw-gen-play', '▶');
+  private readonly slider = el('input', 'aw-gen-step');
+  private readonly stepLabel = el('span', 'aw-gen-step-label');
+  private readonly pooling = el('select', 'aw-gen-pool');
+  private readonly rowChoice = el('select', 'aw-gen-row');
+  private readonly strip = new Strip();
+  private readonly crossTitle = el('div', 'aw-gen-caption', 'Source tokens (cross-attention)');
+  private readonly crossStrip = new Strip();
+  private readonly info = el('div', 'aw-gen-info');
+  private state: GenerationViewState | null = null;
+  /** Focused position; null follows the last revealed token. */
+  private focus: number | null = null;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private rows = new WeakMap<AttentionBlock, Map<string, Float32Array>>();
+  private paints = 0;
+
+  /** `commitStep` sets the synced `step` (and saves it to the kernel). */
+  constructor(private readonly commitStep: (step: number) => void) {
+    this.play.type = 'button';
+    this.play.title = 'Play: reveal the generation token by token';
+    this.slider.type = 'range';
+    this.slider.min = '0';
+    this.slider.title = 'Generated tokens shown';
+    option(this.rowChoice, 'token', 'What the token attended to');
+    option(this.rowChoice, 'chooser', 'What the step that chose it attended to');
+    const controls = el('div', 'aw-gen-controls');
+    controls.append(this.play, this.slider, this.stepLabel, this.pooling, this.rowChoice);
+    this.strip.el.tabIndex = 0;
+    this.strip.el.setAttribute('aria-label', 'Tokens: ←/→ move the focus');
+    this.el.append(controls, this.strip.el, this.crossTitle, this.crossStrip.el, this.info);
+
+    this.slider.addEventListener('input', () => this.setStep(Number(this.slider.value)));
+    this.play.addEventListener('click', () => (this.timer ? this.stop() : this.start()));
+    this.pooling.addEventListener('change', () => this.paint());
+    this.rowChoice.addEventListener('change', () => this.paint());
+    this.strip.el.addEventListener('mouseover', e => this.hover(e));
+    this.strip.el.addEventListener('keydown', e => {
+      if (!this.state) return;
+      const next = moveFocus(e.key, this.currentFocus(), this.visible());
+      if (next === null) return;
+      e.preventDefault();
+      this.focus = next;
+      this.paint();
+    });
+  }
+
+  update(state: GenerationViewState): void {
+    this.state = state;
+    const { traits, tokens } = state;
+    const n = traits.token_probs.length;
+    this.slider.max = String(n);
+    this.slider.value = String(traits.step);
+    this.setPoolings(state.block.heads);
+    this.strip.setTokens(tokens, traits.prompt_length);
+    if (state.cross) this.crossStrip.setTokens(state.cross.tokens, state.cross.tokens.length);
+    this.crossTitle.hidden = this.crossStrip.el.hidden = !state.cross;
+    if (this.focus !== null && this.focus >= this.visible()) this.focus = null;
+    this.paint();
+  }
+
+  /** Pooling choices: the head view's selection, everything, or one head of the shown layer. */
+  private setPoolings(heads: number): void {
+    if (this.pooling.options.length === heads + 2) return;
+    const current = this.pooling.value || 'heads';
+    this.pooling.replaceChildren();
+    option(this.pooling, 'heads', 'Selected heads of this layer');
+    option(this.pooling, 'all', 'All layers and heads (mean)');
+    for (let h = 0; h < heads; h++) option(this.pooling, `head:${h}`, `Head ${h} of this layer`);
+    this.pooling.value = Array.from(this.pooling.options).some(o => o.value === current) ? current : 'heads';
+  }
+
+  dispose(): void {
+    this.stop();
+  }
+
+  private visible(): number {
+    const s = this.state!;
+    return visibleCount(s.traits.prompt_length, s.tokens.length, s.traits.step);
+  }
+
+  private currentFocus(): number {
+    return this.focus ?? this.visible() - 1;
+  }
+
+  private setStep(step: number): void {
+    this.focus = null;
+    this.commitStep(step);
+  }
+
+  private start(): void {
+    const s = this.state;
+    if (!s) return;
+    const n = s.traits.token_probs.length;
+    if (s.traits.step >= n) this.setStep(0);
+    this.play.textContent = '⏸';
+    this.timer = setInterval(() => {
+      const now = this.state!.traits.step;
+      if (now >= this.state!.traits.token_probs.length) return this.stop();
+      this.setStep(now + 1);
+    }, PLAY_INTERVAL_MS);
+  }
+
+  private stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.play.textContent = '▶';
+  }
+
+  private hover(e: Event): void {
+    const pos = (e.target as HTMLElement).dataset?.pos;
+    if (pos === undefined || !this.state) return;
+    this.focus = Number(pos);
+    this.paint();
+  }
+
+  /** Mean attention row over the chosen heads/layers; null while tiles are on their way (repaints when they come). */
+  private row(kind: Kind, block: AttentionBlock, query: number): Float32Array | null {
+    const s = this.state!;
+    const { layers, heads } = poolSelection(this.pooling.value as Pooling, s.layerIndex, s.heads, block.layers, block.heads);
+    if (!heads.length || query >= block.queries) return null;
+    const key = `${layers.join(',')}/${heads.join(',')}/${query}`;
+    let cache = this.rows.get(block);
+    if (!cache) this.rows.set(block, (cache = new Map()));
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const tiles = rowRequests(kind, block, layers, heads, query).map(s.fetchFor(block));
+    if (tiles.every(t => !(t instanceof Promise))) {
+      const row = meanRow(tiles as Tile[], block.keys);
+      cache.set(key, row);
+      return row;
+    }
+    Promise.all(tiles).then(
+      ts => {
+        cache!.set(key, meanRow(ts, block.keys));
+        if (this.state?.block === block) this.paint();
+      },
+      () => undefined
+    );
+    return null;
+  }
+
+  private paint(): void {
+    const s = this.state;
+    if (!s) return;
+    const { traits, tokens } = s;
+    const n = traits.token_probs.length;
+    const visible = this.visible();
+    const focus = this.currentFocus();
+    const query = rowFor(focus, this.rowChoice.value as RowChoice);
+    const row = this.row(s.kind, s.block, query);
+    this.strip.paint(visible, row, focus);
+    if (s.cross) this.crossStrip.paint(s.cross.tokens.length, this.row('cross', s.cross.block, query), null);
+    this.stepLabel.textContent = `${Math.min(traits.step, n)} / ${n} generated`;
+
+    const index = generatedIndex(focus, traits.prompt_length);
+    const lines: HTMLElement[] = [];
+    const head = el('div', 'aw-gen-title');
+    const where = index >= 0 ? `generated token ${index + 1}` : 'prompt token';
+    head.textContent = `“${tokens[focus] ?? ''}” — ${where}`;
+    lines.push(head);
+    if (index >= 0) {
+      lines.push(el('div', 'aw-gen-prob', `probability ${(traits.token_probs[index] * 100).toFixed(1)}% · entropy ${traits.entropy[index].toFixed(2)} nats`));
+      const bars = el('div', 'aw-gen-bars');
+      for (const bar of topStrip(traits, index, tokens[focus])) {
+        const line = el('div', `aw-gen-bar${bar.chosen ? ' aw-gen-chosen' : ''}`);
+        const fill = el('span', 'aw-gen-fill');
+        fill.style.width = `${Math.max(1, bar.prob * 100).toFixed(1)}%`;
+        line.append(el('span', 'aw-gen-alt', bar.token), fill, el('span', 'aw-gen-value', `${(bar.prob * 100).toFixed(1)}%`));
+        bars.append(line);
+      }
+      lines.push(bars);
+    }
+    const pooling = this.pooling.value as Pooling;
+    const source = pooling === 'all' ? 'all layers and heads' : pooling === 'heads' ? `${s.layerLabel}, ${s.heads.length} selected head(s)` : `${s.layerLabel}, head ${pooling.slice(5)}`;
+    if (row) {
+      const top = strongest(row, 3, query + 1).map(([k, w]) => `${tokens[k]} ${(w * 100).toFixed(0)}%`);
+      lines.push(el('div', 'aw-gen-attended', `row ${query} (${source}) attends most to: ${top.join(', ')}`));
+    } else {
+      const empty = !poolSelection(pooling, s.layerIndex, s.heads, s.block.layers, s.block.heads).heads.length;
+      lines.push(el('div', 'aw-gen-attended', empty ? 'no heads selected' : 'loading attention…'));
+    }
+    this.info.replaceChildren(...lines);
+    this.paints += 1;
+    this.el.dataset.step = String(traits.step);
+    this.el.dataset.visible = String(visible);
+    this.el.dataset.focus = String(focus);
+    this.el.dataset.paints = String(this.paints);
+  }
+}
+
+/** The view's state from the widget model, or null when the widget has no generation (not a GenerationWidget). */
+export function generationState(
+  model: { get(key: any): any },
+  blocks: Partial<Record<Kind, AttentionBlock>>,
+  fetchFor: (block: AttentionBlock) => (r: TileRequest) => Tile | Promise<Tile>,
+  layerIndex: number,
+  heads: number[],
+  colors: Colors
+): GenerationViewState | null {
+  const promptLength: number = model.get('prompt_length');
+  const kind: Kind = blocks.self ? 'self' : 'decoder';
+  const block = blocks[kind];
+  if (!promptLength || !block) return null;
+  const traits: GenerationTraits = {
+    prompt_length: promptLength,
+    token_probs: model.get('token_probs'),
+    top_tokens: model.get('top_tokens'),
+    entropy: model.get('entropy'),
+    step: model.get('step')
+  };
+  const layerNumbers: number[] = model.get('layer_numbers');
+  return {
+    traits,
+    tokens: kind === 'self' ? model.get('tokens') : model.get('decoder_tokens'),
+    kind,
+    block,
+    cross: blocks.cross && { block: blocks.cross, tokens: model.get('tokens') },
+    fetchFor,
+    layerIndex,
+    layerLabel: `Layer ${layerNumbers[layerIndex] ?? layerIndex}`,
+    heads,
+    colors
+  };
+}
+
+/** Traits whose change repaints the generation view. */
+export const GENERATION_TRAITS = ['prompt_length', 'token_probs', 'top_tokens', 'entropy', 'step'];
