@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -227,6 +228,21 @@ class _StepRecorder:
         self._pending = None
 
 
+@contextlib.contextmanager
+def _quiet_ignored_flag_warning():
+    """Drop transformers' "output_attentions is ignored without return_dict_in_generate" log line: the
+    flag still reaches the model's forward (the hook reads the weights there); only generate's copy,
+    which would hold every step's weights a second time, is not made."""
+    logger = logging.getLogger("transformers.generation.configuration_utils")
+    drop = logging.Filter()
+    drop.filter = lambda record: "generation flags are not valid" not in record.getMessage()  # type: ignore[method-assign]
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
+
+
 class _QKRecorder:
     """Forward hooks on the self-attention modules (any attention implementation): append each step's
     queries and keys, ``(heads, new positions, head_dim)`` per layer, into preallocated arrays."""
@@ -343,7 +359,7 @@ def extract_generation(
     attention_context = contextlib.nullcontext() if lazy else eager_attention(model)
     handle = model.register_forward_hook(recorder, with_kwargs=True)
     try:
-        with attention_context, torch.no_grad(), qk.hooks() if qk else contextlib.nullcontext():
+        with attention_context, torch.no_grad(), qk.hooks() if qk else contextlib.nullcontext(), _quiet_ignored_flag_warning():
             model.eval()
             if is_enc_dec:  # run here, not inside generate, so its attention comes back too
                 encoder_outputs = model.get_encoder()(input_ids=input_ids, attention_mask=attention_mask,

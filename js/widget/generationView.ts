@@ -66,9 +66,13 @@ function option(select: HTMLSelectElement, value: string, label: string): void {
 
 /** A strip of token spans, made once per token list; tinted by a row of weights. */
 class Strip {
-  readonly el = el('div', 'aw-gen-strip');
+  readonly el: HTMLDivElement;
   private spans: HTMLSpanElement[] = [];
   private tokens: string[] = [];
+
+  constructor(className: string) {
+    this.el = el('div', `aw-gen-strip ${className}`);
+  }
 
   setTokens(tokens: string[], promptLength: number): void {
     if (tokens === this.tokens) return;
@@ -96,14 +100,14 @@ class Strip {
 
 export class GenerationView {
   readonly el = el('div', 'aw-generation');
-  private readonly play = el('button', 'aw-gen-play', '▶');
+  private readonly play = el('button', 'aw-gen-play', 'Play');
   private readonly slider = el('input', 'aw-gen-step');
   private readonly stepLabel = el('span', 'aw-gen-step-label');
   private readonly pooling = el('select', 'aw-gen-pool');
   private readonly rowChoice = el('select', 'aw-gen-row');
-  private readonly strip = new Strip();
+  private readonly strip = new Strip('aw-gen-text');
   private readonly crossTitle = el('div', 'aw-gen-caption', 'Source tokens (cross-attention)');
-  private readonly crossStrip = new Strip();
+  private readonly crossStrip = new Strip('aw-gen-source');
   private readonly info = el('div', 'aw-gen-info');
   private state: GenerationViewState | null = null;
   /** Focused position; null follows the last revealed token. */
@@ -190,7 +194,7 @@ export class GenerationView {
     if (!s) return;
     const n = s.traits.token_probs.length;
     if (s.traits.step >= n) this.setStep(0);
-    this.play.textContent = '⏸';
+    this.play.textContent = 'Pause';
     this.timer = setInterval(() => {
       const now = this.state!.traits.step;
       if (now >= this.state!.traits.token_probs.length) return this.stop();
@@ -201,7 +205,7 @@ export class GenerationView {
   private stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    this.play.textContent = '▶';
+    this.play.textContent = 'Play';
   }
 
   private hover(e: Event): void {
