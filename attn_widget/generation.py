@@ -40,14 +40,14 @@ TOP_K = 5
 _CONTROLLED = {"output_attentions", "return_dict_in_generate", "output_scores", "output_logits",
                "output_hidden_states", "past_key_values", "cache", "use_cache", "input_ids", "attention_mask",
                "inputs", "max_new_tokens"}
-#: Decoding strategies whose steps are not one token per forward pass on one sequence.
-_REFUSED = {
-    "num_beams": "beam search keeps several hypotheses per step; pass num_beams=1 (greedy or sampling)",
-    "num_return_sequences": "one sequence is shown; pass num_return_sequences=1",
-    "assistant_model": "assisted decoding verifies several draft tokens per step",
-    "prompt_lookup_num_tokens": "prompt-lookup decoding verifies several draft tokens per step",
-    "num_beam_groups": "group beam search keeps several hypotheses per step",
-    "penalty_alpha": "contrastive search runs extra forward passes per step",
+#: Decoding strategies whose steps are not one token per forward pass on one sequence: refused when
+#: the setting (passed, or from the model's generation_config) is above ``limit``.
+_REFUSED = {  # name: (limit, why)
+    "num_beams": (1, "beam search keeps several hypotheses per step; pass num_beams=1 (greedy or sampling)"),
+    "num_return_sequences": (1, "one sequence is shown; pass num_return_sequences=1"),
+    "num_beam_groups": (1, "group beam search keeps several hypotheses per step; pass num_beam_groups=1"),
+    "prompt_lookup_num_tokens": (0, "prompt-lookup decoding verifies several draft tokens per step"),
+    "penalty_alpha": (0, "contrastive search runs extra forward passes per step"),
 }
 
 
@@ -114,10 +114,14 @@ def _check_generate_kwargs(model: Any, kwargs: dict[str, Any]) -> None:
     controlled = sorted(set(kwargs) & _CONTROLLED)
     if controlled:
         raise TypeError(f"extract_generation() sets {', '.join(map(repr, controlled))} itself; leave them out")
-    for name, why in _REFUSED.items():
-        value = kwargs.get(name)
-        if value not in (None, 0, 1, False) and not (name == "penalty_alpha" and not value):
-            raise AttentionInputError(f"{name}={value!r} is not supported: {why}")
+    if kwargs.get("assistant_model") is not None:
+        raise AttentionInputError("assistant_model is not supported: assisted decoding verifies several draft tokens per step")
+    defaults = kwargs.get("generation_config") or getattr(model, "generation_config", None)
+    for name, (limit, why) in _REFUSED.items():
+        value = kwargs[name] if name in kwargs else getattr(defaults, name, None)
+        if value is not None and value > limit:
+            source = "" if name in kwargs else " (the model's generation_config)"
+            raise AttentionInputError(f"{name}={value!r}{source} is not supported: {why}")
 
 
 def _context_length(config: Any) -> int | None:
@@ -157,7 +161,7 @@ class _StepRecorder:
         self.attention: np.ndarray | None = None
         self.cross: np.ndarray | None = None
         self.record_logits = True
-        self._pending: Any = None  # log-probabilities of the latest step, until its token is known
+        self._pending: Any = None  # probabilities of the latest step, until its token is known
         self.token_probs: list[float] = []
         self.top_tokens: list[list[tuple[str, float]]] = []
         self.entropy: list[float] = []
@@ -226,6 +230,12 @@ class _StepRecorder:
     def _resolve(self, token: int) -> None:
         self.token_probs.append(float(self._pending[token]))
         self._pending = None
+
+    def finish(self, last_token: int) -> None:
+        """After generate: the last step's token is known; further calls record attention only."""
+        if self._pending is not None:
+            self._resolve(last_token)
+        self.record_logits = False
 
 
 @contextlib.contextmanager
@@ -369,11 +379,8 @@ def extract_generation(
             if seed is not None:
                 torch.manual_seed(seed)
             sequences = model.generate(input_ids=input_ids, attention_mask=attention_mask, **options)
-            generated = sequences[:, -(sequences.shape[1] - (0 if is_enc_dec else input_ids.shape[1])):]
-            if recorder._pending is not None:
-                recorder._resolve(int(sequences[0, -1]))
+            recorder.finish(int(sequences[0, -1]))
             # The last token is never fed back by generate: one more cached step gives its row.
-            recorder.record_logits = False
             last = sequences[:, -1:]
             if is_enc_dec:
                 model(decoder_input_ids=last, **{cache_name: cache}, output_attentions=True,
@@ -385,8 +392,8 @@ def extract_generation(
         handle.remove()
         model.train(was_training)
 
-    ids = sequences[0].tolist()
-    total = len(ids) if not is_enc_dec else generated.shape[1]
+    ids = sequences[0].tolist()  # encoder-decoder: the decoder's (start token + generated)
+    total = len(ids)
     tokens = list(tokenizer.convert_ids_to_tokens(ids))
     result = GenerationResult(
         tokens=tokens, token_ids=ids, prompt_length=prompt_length, attention=None,
@@ -413,8 +420,8 @@ def _check_lazy(model: Any, is_enc_dec: bool, capacity: int) -> None:
     attention_modules(model)  # names the supported model types
     config = model.config
     window = getattr(config, "sliding_window", None)
-    sliding = "sliding_attention" in (getattr(config, "layer_types", None) or ())
-    if window and sliding and capacity > window:
+    layer_types = getattr(config, "layer_types", None)
+    if window and capacity > window and (layer_types is None or "sliding_attention" in layer_types):
         raise AttentionInputError(f"{capacity} positions exceed the sliding window of {window}, which lazy attention "
                                   "does not apply; lower max_new_tokens or use lazy=False")
 
@@ -451,7 +458,6 @@ class GenerationWidget(AttentionWidget):
         for name, values in (("token_probs", token_probs), ("top_tokens", top_tokens), ("entropy", entropy)):
             if len(values) != generated:
                 raise AttentionInputError(f"{name} has {len(values)} entries for {generated} generated tokens")
-        options.setdefault("mode", "heatmap")
         super().__init__(*args, prompt_length=prompt_length, token_probs=list(token_probs),
                          top_tokens=[[(str(tok), float(p)) for tok, p in alts] for alts in top_tokens],
                          entropy=list(entropy), step=generated if step is None else step, **options)

@@ -170,6 +170,10 @@ def test_bad_input_gets_clear_errors(tokenizer):
         extract_generation(model, tokenizer, PROMPT, output_attentions=True)
     with pytest.raises(AttentionInputError, match="beam search"):
         extract_generation(model, tokenizer, PROMPT, num_beams=3)
+    model.generation_config.num_beams = 4  # many seq2seq checkpoints default to beam search
+    with pytest.raises(AttentionInputError, match=r"num_beams=4 \(the model's generation_config\)"):
+        extract_generation(model, tokenizer, PROMPT)
+    assert len(extract_generation(model, tokenizer, PROMPT, max_new_tokens=2, num_beams=1, eos_token_id=None).token_probs) == 2
     with pytest.raises(AttentionInputError, match="max_new_tokens must be a positive int"):
         extract_generation(model, tokenizer, PROMPT, max_new_tokens=0)
 

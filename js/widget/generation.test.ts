@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBlock } from './data';
-import { generatedIndex, meanRow, moveFocus, poolSelection, rowFor, rowRequests, strongest, topStrip, visibleCount } from './generation';
+import { generatedIndex, generatedSlice, meanRow, moveFocus, poolSelection, rowFor, rowRequests, strongest, topStrip, visibleCount } from './generation';
 import { denseTile } from './tiles';
 
 describe('generation state', () => {
@@ -50,5 +50,18 @@ describe('generation state', () => {
     expect(Array.from(row)).toEqual([2, 0.5, 1.5]);
     expect(strongest(row, 2)).toEqual([[0, 2], [2, 1.5]]);
     expect(strongest(row, 5, 2)).toEqual([[0, 2], [1, 0.5]]);
+  });
+
+  it('restricts the head/model slice to the generated rows revealed', () => {
+    const block = decodeBlock({ shape: [1, 1, 6, 6], dtype: 'uint8', scale: [[1]], layers: [new Uint8Array(36)] });
+    const toks = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const self = { kind: 'self' as const, block, q0: 0, q1: 6, k0: 0, k1: 6, queryTokens: toks, keyTokens: toks };
+    const s = generatedSlice(self, 3, 2);
+    expect([s.q0, s.q1, s.k0, s.k1, s.queryTokens, s.keyTokens]).toEqual([3, 5, 0, 5, ['d', 'e'], ['a', 'b', 'c', 'd', 'e']]);
+    expect(generatedSlice(self, 3, 0)).toBe(self);
+    const cross = { ...self, kind: 'cross' as const, k1: 4, keyTokens: ['x', 'y', 'z', 'w'] };
+    expect(generatedSlice(cross, 1, 3)).toMatchObject({ q0: 1, q1: 4, k1: 4, queryTokens: ['b', 'c', 'd'] });
+    const encoder = { ...self, kind: 'encoder' as const };
+    expect(generatedSlice(encoder, 1, 3)).toBe(encoder);
   });
 });

@@ -8,6 +8,7 @@
  */
 
 import type { AttentionBlock } from './data';
+import type { Slice } from './layout';
 import type { Tile, TileRequest } from './tiles';
 import { tileWeight } from './tiles';
 
@@ -108,4 +109,25 @@ export function strongest(row: Float32Array, count: number, limit = row.length):
   return Array.from(row.subarray(0, limit), (w, k) => [k, w] as [number, number])
     .sort((a, b) => b[1] - a[1] || a[0] - b[0])
     .slice(0, count);
+}
+
+/**
+ * The head/model views' slice restricted to the generated rows revealed at `step` (queries
+ * promptLength … promptLength + step − 1; self-attention keys up to the last of them). Encoder rows,
+ * and step 0 (nothing generated shown yet), keep the whole slice.
+ */
+export function generatedSlice(slice: Slice, promptLength: number, step: number): Slice {
+  if (slice.kind === 'encoder' || step <= 0 || promptLength <= 0) return slice;
+  const q0 = Math.max(slice.q0, promptLength);
+  const q1 = Math.min(slice.q1, promptLength + step);
+  if (q1 <= q0) return slice;
+  const k1 = slice.kind === 'cross' ? slice.k1 : Math.min(slice.k1, q1);
+  return {
+    ...slice,
+    q0,
+    q1,
+    k1,
+    queryTokens: slice.queryTokens.slice(q0 - slice.q0, q1 - slice.q0),
+    keyTokens: slice.keyTokens.slice(0, k1 - slice.k0)
+  };
 }

@@ -87,9 +87,13 @@ describe('GenerationView', () => {
     expect(steps).toEqual([1]);
     view.el.querySelector<HTMLButtonElement>('.aw-gen-play')!.click(); // at the end: restart from 0
     expect(steps.at(-1)).toBe(0);
-    view.update(state(0));
+    view.update(state(2));
     vi.advanceTimersByTime(250);
-    expect(steps.at(-1)).toBe(1);
+    expect(steps.at(-1)).toBe(3);
+    expect(view.el.querySelector('.aw-gen-play')!.textContent).toBe('Play'); // stopped at the last token
+    view.update(state(1)); // e.g. the kernel sets step afterwards: nothing plays on
+    vi.advanceTimersByTime(1000);
+    expect(steps.at(-1)).toBe(3);
     view.dispose();
     vi.useRealTimers();
   });

@@ -8,8 +8,10 @@
 
 import './generation.css';
 import type { AttentionBlock, Kind } from './data';
+import type { Slice } from './layout';
 import {
   generatedIndex,
+  generatedSlice,
   meanRow,
   moveFocus,
   poolSelection,
@@ -196,9 +198,10 @@ export class GenerationView {
     if (s.traits.step >= n) this.setStep(0);
     this.play.textContent = 'Pause';
     this.timer = setInterval(() => {
-      const now = this.state!.traits.step;
-      if (now >= this.state!.traits.token_probs.length) return this.stop();
-      this.setStep(now + 1);
+      const last = this.state!.traits.token_probs.length;
+      const next = Math.min(last, this.state!.traits.step + 1);
+      if (next >= last) this.stop(); // stop on revealing the last token, not a tick later (the step may change meanwhile)
+      this.setStep(next);
     }, PLAY_INTERVAL_MS);
   }
 
@@ -323,6 +326,14 @@ export function generationState(
     heads,
     colors
   };
+}
+
+/** The head and model views of a GenerationWidget show the generated rows revealed so far; other widgets'
+ * slices pass through, and so do slices with special tokens hidden (their positions no longer match). */
+export function restrictToGeneration(slice: Slice, model: { get(key: any): any }, view: string): Slice {
+  const promptLength: number = model.get('prompt_length') ?? 0;
+  const restrict = promptLength && (view === 'head' || view === 'model') && !model.get('hide_special');
+  return restrict ? generatedSlice(slice, promptLength, model.get('step')) : slice;
 }
 
 /** Traits whose change repaints the generation view. */

@@ -16,7 +16,7 @@ import { decodeNeuron } from './neuron';
 import { NeuronView } from './neuronView';
 import { AGGREGATION_LABELS, Toolbar, type Commit } from './toolbar';
 import { ImageExport } from './imageExport';
-import { GENERATION_TRAITS, GenerationView, generationState } from './generationView';
+import { GENERATION_TRAITS, GenerationView, generationState, restrictToGeneration } from './generationView';
 import { applyTheme, watchTheme } from './theme';
 import type { WidgetModel } from './model';
 
@@ -127,7 +127,7 @@ export function render({ model, el }: { model: WidgetModel; el: HTMLElement }): 
     const layerNumbers = model.get('layer_numbers');
     const view = model.get('view');
     const filter = model.get('attention_filter');
-    const slice = sliceFor(prepared.blocks, tokens, filter);
+    const slice = restrictToGeneration(sliceFor(prepared.blocks, tokens, filter), model, view);
     const aggregation = model.get('aggregation');
     /** Rollout/flow: one map per layer (flow: one for all layers), drawn as head 0. */
     const single = aggregation === 'rollout' || aggregation === 'flow';

@@ -25,7 +25,7 @@ def visible(page) -> int:
 
 
 def test_slider_and_play_reveal_generation_and_sync_step(lab, page):
-    write_notebook(lab, "generation.ipynb", [SETUP, 'print("STEP", w.step)', "w.step = 2"])
+    write_notebook(lab, "generation.ipynb", [SETUP, 'print("STEP", w.step)', "w.step = 2", 'w.view = "head"'])
     open_notebook(page, lab, "generation.ipynb")
     prompt = int(run_cell(page, 0).split("PROMPT")[1].split()[0])
     page.locator(VIEW).wait_for(state="visible")
@@ -67,3 +67,8 @@ def test_slider_and_play_reveal_generation_and_sync_step(lab, page):
     page.keyboard.press("ArrowLeft")
     assert page.locator(VIEW).get_attribute("data-focus") == str(prompt - 1)
     assert "prompt token" in page.locator(f"{VIEW} .aw-gen-title").inner_text()
+
+    # The head view of the generated rows revealed so far paints too.
+    run_cell(page, 3)
+    page.locator(".attn-widget .aw-head-canvas").wait_for(state="visible")
+    assert page.locator(".attn-widget .aw-view").input_value() == "head"
