@@ -93,13 +93,12 @@ class GenerationResult:
         """Keyword arguments for :class:`GenerationWidget` showing this result."""
         common = dict(prompt_length=self.prompt_length, token_probs=self.token_probs.tolist(),
                       top_tokens=[[[tok, p] for tok, p in step] for step in self.top_tokens],
-                      entropy=self.entropy.tolist())
+                      entropy=self.entropy.tolist(), layer_numbers=self.layer_numbers, head_numbers=self.head_numbers)
         if self.is_encoder_decoder:
             return dict(encoder_attention=self.encoder_attention, decoder_attention=self.attention,
                         cross_attention=self.cross_attention, encoder_tokens=self.encoder_tokens,
                         decoder_tokens=self.tokens, **common)
-        return dict(attention=self.attention, tokens=self.tokens, layer_numbers=self.layer_numbers,
-                    head_numbers=self.head_numbers, **common)
+        return dict(attention=self.attention, tokens=self.tokens, **common)
 
 
 def _check_generate_kwargs(model: Any, kwargs: dict[str, Any]) -> None:
@@ -253,15 +252,41 @@ def _quiet_ignored_flag_warning():
         logger.removeFilter(drop)
 
 
+class GroupedKeys:
+    """Keys of a grouped-query model stored once per KV head, read per query head as
+    :class:`~attn_widget.lazy.LazyAttention` indexes them (``(layers, heads, seq, head_dim)``).
+
+    ``kv``: float32 ``(layers, kv heads, seq, head_dim)``; ``kv_of_head``: each query head's row in
+    ``kv``. One layer (``keys[l]``) is expanded on reading, ``(heads, seq, head_dim)``; a list of
+    layers gives another ``GroupedKeys``. With 8 KV heads for 32 query heads this holds 4× fewer floats.
+    """
+
+    ndim = 4
+
+    def __init__(self, kv: np.ndarray, kv_of_head: Sequence[int]) -> None:
+        self.kv, self.kv_of_head = kv, np.asarray(kv_of_head)
+        self.shape = (kv.shape[0], len(self.kv_of_head), *kv.shape[2:])
+
+    def __getitem__(self, layers: Any) -> Any:
+        if isinstance(layers, (int, np.integer)):
+            return self.kv[layers][self.kv_of_head]
+        return GroupedKeys(self.kv[layers], self.kv_of_head)
+
+
 class _QKRecorder:
     """Forward hooks on the self-attention modules (any attention implementation): append each step's
-    queries and keys, ``(heads, new positions, head_dim)`` per layer, into preallocated arrays."""
+    queries ``(heads, new positions, head_dim)`` and keys (once per KV head) per layer into
+    preallocated arrays."""
 
     def __init__(self, model: Any, layers: list[int], heads: list[int], capacity: int) -> None:
         self.adapter, modules = attention_modules(model)
         self.modules = [modules[i] for i in layers]
         self.heads, self.capacity = heads, capacity
         self.scaling = np.array([m.scaling for m in self.modules], np.float32)
+        group = getattr(self.modules[0], "num_key_value_groups", 1)  # query heads per KV head
+        kv_heads = sorted({h // group for h in heads})
+        self.kv_of_head = [kv_heads.index(h // group) for h in heads]
+        self.key_heads = [kv * group for kv in kv_heads]  # the adapters repeat keys per query head: one of each group
         self.queries: np.ndarray | None = None
         self.keys: np.ndarray | None = None
         self.filled = [0] * len(self.modules)
@@ -273,10 +298,12 @@ class _QKRecorder:
             hidden = args[0] if args else kwargs["hidden_states"]
             with torch.no_grad():
                 q, k = self.adapter.project(module, hidden, kwargs)
-            q, k = (x[0][self.heads].float().cpu().numpy() for x in (q, k))  # (heads, new, head_dim)
+            q = q[0][self.heads].float().cpu().numpy()  # (heads, new, head_dim)
+            k = k[0][self.key_heads].float().cpu().numpy()  # (KV heads, new, head_dim)
             if self.queries is None:
-                shape = (len(self.modules), len(self.heads), self.capacity, q.shape[-1])
-                self.queries, self.keys = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+                layers, dim = len(self.modules), q.shape[-1]
+                self.queries = np.zeros((layers, len(self.heads), self.capacity, dim), np.float32)
+                self.keys = np.zeros((layers, len(self.key_heads), self.capacity, dim), np.float32)
             start, stop = self.filled[index], self.filled[index] + q.shape[1]
             self.queries[index, :, start:stop], self.keys[index, :, start:stop] = q, k
             self.filled[index] = stop
@@ -403,7 +430,8 @@ def extract_generation(
         head_numbers=head_numbers if heads is not None else None,
     )
     if lazy:
-        result.attention = LazyAttention(qk.queries[:, :, :total], qk.keys[:, :, :total], qk.scaling, causal=True)
+        keys = GroupedKeys(qk.keys[:, :, :total], qk.kv_of_head)
+        result.attention = LazyAttention(qk.queries[:, :, :total], keys, qk.scaling, causal=True)
     else:
         result.attention = np.ascontiguousarray(recorder.attention[:, :, :total, :total])
     if is_enc_dec:
@@ -486,4 +514,7 @@ def from_generate(model: Any, tokenizer: Any, prompt: str, **kwargs: Any) -> Gen
     widget_options = {k: kwargs.pop(k) for k in list(kwargs) if k in widget_traits and k not in params}
     result = extract_generation(model, tokenizer, prompt, **kwargs)
     widget_options.setdefault("special_tokens", tokenizer.all_special_tokens)
+    kv_heads = getattr(model.config, "num_key_value_heads", None)
+    if kv_heads and kv_heads < model.config.num_attention_heads and result.head_numbers is None:
+        widget_options.setdefault("num_kv_heads", kv_heads)  # the model view groups query heads by KV head
     return GenerationWidget.from_generation(result, **widget_options)

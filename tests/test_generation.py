@@ -130,6 +130,7 @@ def test_lazy_path_matches_eager(tokenizer):
     eager = extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None)
     lazy = extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None, lazy=True)
     assert isinstance(lazy.attention, LazyAttention) and lazy.attention.shape == eager.attention.shape
+    assert lazy.attention.keys.kv.shape[1] == 2  # keys held once per KV head (4 query heads, 2 KV heads)
     assert lazy.token_ids == eager.token_ids
     np.testing.assert_allclose(np.asarray(lazy.attention), eager.attention, atol=1e-4)
     np.testing.assert_allclose(lazy.token_probs, eager.token_probs, atol=1e-5)
@@ -138,6 +139,10 @@ def test_lazy_path_matches_eager(tokenizer):
     assert isinstance(auto.attention, LazyAttention)
     with pytest.raises(AttentionInputError, match="more than max_memory"):
         extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, lazy=False, max_memory=1000)
+    # a subset of heads (both in KV group 1) and of layers
+    part = extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None, lazy=True, layers=[2, 1], heads=[3, 2])
+    assert part.attention.keys.kv.shape[1] == 1
+    np.testing.assert_allclose(np.asarray(part.attention), eager.attention[np.ix_([2, 1], [3, 2])], atol=1e-4)
     with pytest.raises(AttentionInputError, match="supported model types"):
         extract_generation(model_for("gemma2", tokenizer), tokenizer, PROMPT, lazy=True)
 
@@ -198,5 +203,11 @@ def test_from_generate_widget_traits(tokenizer):
 
 def test_lazy_generation_goes_to_tiles(tokenizer):
     model = model_for("qwen2", tokenizer)
-    widget = from_generate(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None, lazy=True)
-    assert widget.attention_data["self"].get("tiled") and widget._sources["self"].shape[2] == widget.prompt_length + NEW
+    eager = extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None)
+    widget = from_generate(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None, lazy=True, include_layers=[0, 2])
+    source = widget._sources["self"]
+    assert widget.attention_data["self"].get("tiled") and source.shape == (2, 4, widget.prompt_length + NEW, widget.prompt_length + NEW)
+    assert widget.num_kv_heads == 2
+    # a row as the generation view asks for it (one query row, every key, step 1) comes from q/k on demand
+    row = source.rows(1, [0, 3], 10, 11)
+    np.testing.assert_allclose(row, eager.attention[2, [0, 3], 10:11], atol=1e-4)
