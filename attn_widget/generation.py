@@ -507,11 +507,15 @@ class GenerationWidget(AttentionWidget):
 
 
 def from_generate(model: Any, tokenizer: Any, prompt: str, **kwargs: Any) -> GenerationWidget:
-    """Generate after ``prompt`` (:func:`extract_generation`'s keyword arguments) and return a
-    :class:`GenerationWidget`; widget options (``step``, ``theme``, ``layer``, ...) are the others."""
-    params = inspect.signature(extract_generation).parameters
-    widget_traits = set(GenerationWidget.class_trait_names()) | {"transport", "encoding", "prettify_tokens", "include_layers"}
-    widget_options = {k: kwargs.pop(k) for k in list(kwargs) if k in widget_traits and k not in params}
+    """Generate after ``prompt`` and return a :class:`GenerationWidget` of it.
+
+    Keyword arguments are :func:`extract_generation`'s (``max_new_tokens``, ``layers``, ``heads``,
+    ``seed``, generate's decoding options) or the widget's (``step``, ``view``, ``theme``, ``layer``,
+    ``include_layers``, ``aggregations``, ...); ``heads`` selects the heads extracted.
+    """
+    extract_names = inspect.signature(extract_generation).parameters  # ``heads``/``layers`` select what is extracted
+    widget_names = set(GenerationWidget.class_trait_names()) | set(inspect.signature(AttentionWidget.__init__).parameters)
+    widget_options = {k: kwargs.pop(k) for k in list(kwargs) if k in widget_names and k not in extract_names}
     result = extract_generation(model, tokenizer, prompt, **kwargs)
     widget_options.setdefault("special_tokens", tokenizer.all_special_tokens)
     kv_heads = getattr(model.config, "num_key_value_heads", None)

@@ -197,6 +197,8 @@ def test_from_generate_widget_traits(tokenizer):
     state = widget.get_state()
     assert {"prompt_length", "token_probs", "top_tokens", "entropy", "step"} <= set(state)
     widget.view = "head"  # the other views still work
+    rollout = from_generate(model, tokenizer, PROMPT, max_new_tokens=2, aggregations=("rollout",), view="model", step=1)
+    assert set(rollout.aggregation_data) == {"rollout"} and rollout.view == "model" and rollout.step == 1
     enc_dec = from_generate(model_for("bart", tokenizer), tokenizer, PROMPT, max_new_tokens=4)
     assert enc_dec.prompt_length == 1 and enc_dec.decoder_tokens and set(enc_dec.attention_data) == {"encoder", "decoder", "cross"}
 
