@@ -477,16 +477,20 @@ class GenerationWidget(AttentionWidget):
     entropy = t.List(t.Float(), help="Entropy (nats) of the model's distribution at each generated token's step.").tag(sync=True)
     step = t.Int(0, help="Generated tokens revealed (0..len(token_probs)); two-way with the view's slider.").tag(sync=True)
 
-    def __init__(self, *args: Any, prompt_length: int, token_probs: Sequence[float], top_tokens: Sequence[Any],
-                 entropy: Sequence[float], step: int | None = None, **options: Any) -> None:
-        tokens = options.get("decoder_tokens") or options.get("tokens") or []
-        generated = len(tokens) - prompt_length
-        if not 0 < prompt_length <= len(tokens):
-            raise AttentionInputError(f"prompt_length={prompt_length} is outside the {len(tokens)} tokens")
+    def __init__(self, attention: Any = None, tokens: Sequence[str] | None = None, *, prompt_length: int,
+                 token_probs: Sequence[float], top_tokens: Sequence[Any], entropy: Sequence[float],
+                 step: int | None = None, **options: Any) -> None:
+        """``attention``, ``tokens`` and ``options`` as :class:`~attn_widget.AttentionWidget` takes them (for
+        encoder-decoder models ``decoder_tokens`` are the generated text); ``token_probs``,
+        ``top_tokens`` and ``entropy`` have one entry per generated token; ``step`` defaults to all."""
+        shown = options.get("decoder_tokens") or tokens or []
+        generated = len(shown) - prompt_length
+        if not 0 < prompt_length <= len(shown):
+            raise AttentionInputError(f"prompt_length={prompt_length} is outside the {len(shown)} tokens")
         for name, values in (("token_probs", token_probs), ("top_tokens", top_tokens), ("entropy", entropy)):
             if len(values) != generated:
                 raise AttentionInputError(f"{name} has {len(values)} entries for {generated} generated tokens")
-        super().__init__(*args, prompt_length=prompt_length, token_probs=list(token_probs),
+        super().__init__(attention, tokens, prompt_length=prompt_length, token_probs=list(token_probs),
                          top_tokens=[[(str(tok), float(p)) for tok, p in alts] for alts in top_tokens],
                          entropy=list(entropy), step=generated if step is None else step, **options)
 

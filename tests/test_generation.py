@@ -196,6 +196,9 @@ def test_from_generate_widget_traits(tokenizer):
     assert widget.step == 2
     state = widget.get_state()
     assert {"prompt_length", "token_probs", "top_tokens", "entropy", "step"} <= set(state)
+    with pytest.raises(AttentionInputError, match="token_probs has 1 entries for 2 generated tokens"):
+        GenerationWidget(np.full((1, 1, 3, 3), 1 / 3, np.float32), ["a", "b", "c"], prompt_length=1, token_probs=[0.5],
+                         top_tokens=[[("b", 0.5)]], entropy=[1.0])
     widget.view = "head"  # the other views still work
     rollout = from_generate(model, tokenizer, PROMPT, max_new_tokens=2, aggregations=("rollout",), view="model", step=1)
     assert set(rollout.aggregation_data) == {"rollout"} and rollout.view == "model" and rollout.step == 1

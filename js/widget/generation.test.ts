@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBlock } from './data';
-import { generatedIndex, generatedSlice, meanRow, moveFocus, poolSelection, rowFor, rowRequests, strongest, topStrip, visibleCount } from './generation';
+import { generatedIndex, generatedSlice, stripWindow, meanRow, moveFocus, poolSelection, rowFor, rowRequests, strongest, topStrip, visibleCount } from './generation';
 import { denseTile } from './tiles';
 
 describe('generation state', () => {
@@ -63,5 +63,11 @@ describe('generation state', () => {
     expect(generatedSlice(cross, 1, 3)).toMatchObject({ q0: 1, q1: 4, k1: 4, queryTokens: ['b', 'c', 'd'] });
     const encoder = { ...self, kind: 'encoder' as const };
     expect(generatedSlice(encoder, 1, 3)).toBe(encoder);
+  });
+
+  it('shows a window of long strips ending at the last visible token, moved back to the focus', () => {
+    expect(stripWindow(50, 49, 400)).toEqual([0, 50]);
+    expect(stripWindow(1000, 999, 400)).toEqual([600, 1000]);
+    expect(stripWindow(1000, 10, 400)).toEqual([10, 410]);
   });
 });

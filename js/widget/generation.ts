@@ -48,6 +48,16 @@ export function rowFor(position: number, choice: RowChoice): number {
   return choice === 'chooser' ? Math.max(0, position - 1) : position;
 }
 
+/** Most tokens a strip shows at once (long generations: a window, so a step repaints in bounded time). */
+export const STRIP_WINDOW = 400;
+
+/** Token positions [start, end) a strip shows: the last `size` visible ones, moved back to include `focus`. */
+export function stripWindow(visible: number, focus: number, size = STRIP_WINDOW): [number, number] {
+  let start = Math.max(0, visible - size);
+  if (focus < start) start = Math.max(0, focus);
+  return [start, Math.min(visible, start + size)];
+}
+
 /** Index of generated token at `position` in token_probs/top_tokens, or -1 for a prompt token. */
 export function generatedIndex(position: number, promptLength: number): number {
   return position >= promptLength ? position - promptLength : -1;

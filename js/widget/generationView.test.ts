@@ -32,7 +32,7 @@ function state(step: number, over: Partial<GenerationViewState> = {}): Generatio
   };
 }
 
-const shown = (view: GenerationView) => Array.from(view.el.querySelectorAll<HTMLElement>('.aw-gen-strip .aw-gen-tok')).filter(s => !s.hidden);
+const shown = (view: GenerationView) => Array.from(view.el.querySelectorAll<HTMLElement>('.aw-gen-text .aw-gen-tok'));
 
 describe('GenerationView', () => {
   it('shows the prompt and the first `step` generated tokens, told apart', () => {

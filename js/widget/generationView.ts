@@ -17,6 +17,7 @@ import {
   poolSelection,
   rowFor,
   rowRequests,
+  stripWindow,
   strongest,
   topStrip,
   visibleCount,
@@ -66,11 +67,13 @@ function option(select: HTMLSelectElement, value: string, label: string): void {
   select.append(o);
 }
 
-/** A strip of token spans, made once per token list; tinted by a row of weights. */
+/** A strip of token spans, made once per token list, of which a window (stripWindow) is in the page; tinted by a row of weights. */
 class Strip {
   readonly el: HTMLDivElement;
   private spans: HTMLSpanElement[] = [];
   private tokens: string[] = [];
+  private shown: [number, number] = [0, 0];
+  private readonly earlier = el('span', 'aw-gen-more');
 
   constructor(className: string) {
     this.el = el('div', `aw-gen-strip ${className}`);
@@ -84,19 +87,26 @@ class Strip {
       s.dataset.pos = String(i);
       return s;
     });
-    this.el.replaceChildren(...this.spans);
+    this.shown = [0, 0];
+    this.el.replaceChildren();
   }
 
   paint(visible: number, row: Float32Array | null, focus: number | null): void {
-    const max = row ? Math.max(1e-9, ...row.subarray(0, visible)) : 1;
-    this.spans.forEach((s, i) => {
-      s.hidden = i >= visible;
-      if (s.hidden) return;
+    const [start, end] = stripWindow(visible, focus ?? visible - 1);
+    if (start !== this.shown[0] || end !== this.shown[1]) {
+      this.earlier.textContent = `… ${start} earlier tokens `;
+      this.el.replaceChildren(...(start > 0 ? [this.earlier] : []), ...this.spans.slice(start, end));
+      this.shown = [start, end];
+    }
+    let max = 1e-9;
+    if (row) for (let i = start; i < Math.min(end, row.length); i++) max = Math.max(max, row[i]);
+    for (let i = start; i < end; i++) {
+      const s = this.spans[i];
       const w = row && i < row.length ? row[i] / max : 0;
       s.style.backgroundColor = w > 0.01 ? `rgba(${ACCENT.join(',')},${(0.85 * w).toFixed(3)})` : '';
       s.title = row && i < row.length ? `attention ${row[i].toFixed(3)}` : '';
       s.classList.toggle('aw-gen-focus', i === focus);
-    });
+    }
   }
 }
 
