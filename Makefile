@@ -11,9 +11,14 @@ JS_SOURCES := $(shell find js -type f \( -name '*.ts' -o -name '*.css' -o -name 
 demo: dev
 	$(BIN)/python -m attn_widget.demo $(DEMO_ARGS)
 
-## Install what the tests need (Chromium included) and run JS unit tests, type checks and pytest.
+## Install what the tests need (Chromium included); run the linters (ruff, import contracts in pyproject.toml,
+## biome, JS import cycles), JS unit tests, type checks and pytest.
 test: dev browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	npm test
+	npm run lint
 	npm run typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -5,13 +5,15 @@ BertViz-compatible ``head_view``/``model_view``, and a TensorBoard runs sidebar 
 """
 
 from . import config, neuron_view
-from .extract import AttentionResult, extract_attention, from_model
-from .generation import extract_generation, from_generate
-from .inputs import AttentionInputError
-from .quantize import quantize_attention
+from .api import from_generate, from_model
+from .arrays import AttentionResult
+from .errors import AttentionInputError
+from .models import extract_attention, extract_generation
 from .views import head_view, model_view
 from .widget import AttentionWidget
+from .wire import quantize_attention
 
+#: The one place the Python version is written (pyproject reads it: ``[tool.hatch.version]``).
 __version__ = "0.1.0"
 
 __all__ = [

@@ -1,24 +1,22 @@
 """Attention analytics beyond raw weights: head statistics, rollout, flow, value-weighted norms.
 
-Every function takes attention as :func:`~attn_widget.inputs.to_attention_array` accepts it and
+Every function takes attention as :func:`~attn_widget.arrays.to_attention_array` accepts it and
 works on float32 ``(layers, heads, query, key)``; below, ``A`` is that array, ``α_ij`` one head's
-weight from query ``i`` to key ``j``, ``n`` the sequence length. numpy only; torch is imported
-lazily by the functions that run a model.
+weight from query ``i`` to key ``j``, ``n`` the sequence length. Pure numpy: nothing here runs a
+model (that is :mod:`attn_widget.models`: ``value_weighted_attention``, ``induction_scores``).
 """
 
 from __future__ import annotations
 
 import string
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from .extract import eager_attention, extract_attention
-from .inputs import SDPA_HINT, AttentionInputError, check_tokens, to_attention_array
-from .qk import UnsupportedModelError
+from .arrays import check_tokens, to_attention_array
+from .errors import AttentionInputError
 
 CLS_TOKENS = ("[CLS]", "<s>", "<|begin_of_text|>", "<bos>")
 SEP_TOKENS = ("[SEP]", "</s>", "<|endoftext|>", "<|end_of_text|>", "<|eot_id|>", "<eos>")
@@ -76,7 +74,9 @@ def detection_score(
     return _detection_score(_self_attention(attention), pattern, exclude_bos, exclude_current_token)
 
 
-def _detection_score(a: np.ndarray, pattern: np.ndarray, exclude_bos: bool = False, exclude_current_token: bool = False) -> np.ndarray:
+def _detection_score(
+    a: np.ndarray, pattern: np.ndarray, exclude_bos: bool = False, exclude_current_token: bool = False
+) -> np.ndarray:
     """:func:`detection_score` of already validated float32 attention."""
     n = a.shape[-1]
     pattern = np.asarray(pattern, dtype=bool)
@@ -112,6 +112,18 @@ def induction_score(attention: Any, token_ids: Sequence[Any], **exclude: bool) -
 # --------------------------------------------------------------------------- per-head statistics
 
 
+def is_causal(attention: Any) -> bool:
+    """Whether every head puts all its weight on keys ``j ≤ i`` (attention given as arrays; a model's
+    own flag is read by :mod:`attn_widget.models.families`)."""
+    return _is_causal(_self_attention(attention))
+
+
+def _is_causal(a: np.ndarray) -> bool:
+    layers, heads, n, _ = a.shape
+    upper = np.flatnonzero(np.triu(np.ones((n, n), dtype=bool), 1))
+    return not any(a[layer].reshape(heads, -1)[:, upper].any() for layer in range(layers))
+
+
 def head_statistics(
     attention: Any,
     tokens: Sequence[str] | None = None,
@@ -144,9 +156,8 @@ def head_statistics(
         tokens = check_tokens(tokens, n, "query/key")
     pos = np.arange(n)
     distance = np.abs(pos[:, None] - pos[None, :]).astype(np.float32)
-    upper = np.flatnonzero(np.triu(np.ones((n, n), dtype=bool), 1))
     if causal is None:
-        causal = not any(a[layer].reshape(heads, -1)[:, upper].any() for layer in range(layers))
+        causal = _is_causal(a)
     allowed = pos + 1.0 if causal else np.full(n, float(n))
     uniform = np.log(allowed).sum()
 
@@ -160,8 +171,10 @@ def head_statistics(
         }
     indicator = np.stack(list(columns.values()), axis=1).astype(np.float32)  # (key, stats)
 
-    out = {name: np.empty((layers, heads), np.float32) for name in
-           ("entropy", "entropy_ratio", "distance", "self", "previous", "next", "confidence", *columns)}
+    out = {
+        name: np.empty((layers, heads), np.float32)
+        for name in ("entropy", "entropy_ratio", "distance", "self", "previous", "next", "confidence", *columns)
+    }
     for layer in range(layers):
         al = a[layer]
         plogp = al * np.log(np.maximum(al, np.float32(1e-30)))
@@ -182,54 +195,6 @@ def head_statistics(
     if tokens is not None:
         out["induction_score"] = _detection_score(a, induction_pattern(tokens))
     return out
-
-
-def induction_scores(
-    model: Any,
-    tokenizer_or_vocab_size: Any,
-    *,
-    seq_len: int = 50,
-    batch: int = 4,
-    seed: int = 0,
-    bos_token_id: int | None = None,
-) -> np.ndarray:
-    """Induction scores ``(layers, heads)`` of ``model`` on repeated random tokens (TransformerLens).
-
-    Feeds ``batch`` sequences ``[bos] + r + r``, ``r`` = ``seq_len`` uniform random non-special ids,
-    and averages :func:`induction_score` over them, as ``detect_head(model, seqs, "induction_head")``.
-    ``bos`` is ``bos_token_id``, else the tokenizer's BOS/CLS, else ``model.config.bos_token_id``;
-    none means no prefix. Runs with eager attention (:func:`~attn_widget.extract.eager_attention`).
-    """
-    import torch
-
-    if isinstance(tokenizer_or_vocab_size, (int, np.integer)):
-        vocab, special, tok = int(tokenizer_or_vocab_size), set(), None
-    else:
-        tok = tokenizer_or_vocab_size
-        vocab, special = len(tok), set(tok.all_special_ids)
-    if bos_token_id is None:
-        candidates = (getattr(tok, "bos_token_id", None), getattr(tok, "cls_token_id", None),
-                      getattr(model.config, "bos_token_id", None))
-        bos_token_id = next((c for c in candidates if isinstance(c, int)), None)
-    length = 2 * seq_len + (bos_token_id is not None)
-    limit = next((getattr(model.config, k) for k in ("max_position_embeddings", "n_positions")
-                  if isinstance(getattr(model.config, k, None), int)), None)
-    if limit is not None and length > limit:
-        raise ValueError(
-            f"seq_len={seq_len} makes inputs of {length} tokens; {type(model).__name__} takes at most {limit}"
-        )
-    pool = np.setdiff1d(np.arange(vocab), list(special))
-    half = np.random.default_rng(seed).choice(pool, size=(batch, seq_len))
-    ids = np.concatenate([half, half], axis=1)
-    if bos_token_id is not None:
-        ids = np.concatenate([np.full((batch, 1), bos_token_id), ids], axis=1)
-    device = next(model.parameters()).device
-    with eager_attention(model), torch.no_grad():
-        out = model(input_ids=torch.as_tensor(ids, device=device), output_attentions=True, return_dict=True)
-    if not getattr(out, "attentions", None):
-        raise AttentionInputError(f"{type(model).__name__} returned no attentions. {SDPA_HINT}")
-    return np.mean([induction_score(to_attention_array(out.attentions, batch_index=b), ids[b])
-                    for b in range(batch)], axis=0)
 
 
 # --------------------------------------------------------------------------- rollout and flow
@@ -421,106 +386,3 @@ def value_weighted_layer(
     gram = np.einsum("hkm,gkm->hgk", f, f)
     squared = np.einsum("hqk,hqk->qk", attention, np.einsum("hgk,gqk->hqk", gram, attention))
     return per_head.astype(np.float32), np.sqrt(np.maximum(squared, 0)).astype(np.float32)
-
-
-@dataclass(frozen=True)
-class ValueAdapter:
-    """Where a model family keeps its layers, value projection and attention output projection.
-
-    Paths are dotted attributes: ``layers`` from ``model.base_model``, the others from one layer.
-    ``value_chunk = (index, count)`` picks V out of a fused QKV output (GPT-2: ``(2, 3)``).
-    """
-
-    layers: str
-    value: str
-    out_proj: str
-    value_chunk: tuple[int, int] = (0, 1)
-
-
-_BERT = ValueAdapter("encoder.layer", "attention.self.value", "attention.output.dense")
-_LLAMA = ValueAdapter("layers", "self_attn.v_proj", "self_attn.o_proj")
-VALUE_ADAPTERS: dict[str, ValueAdapter] = {
-    "bert": _BERT,
-    "roberta": _BERT,
-    "distilbert": ValueAdapter("transformer.layer", "attention.v_lin", "attention.out_lin"),
-    "gpt2": ValueAdapter("h", "attn.c_attn", "attn.c_proj", (2, 3)),
-    "llama": _LLAMA,
-    "mistral": _LLAMA,
-    "qwen2": _LLAMA,
-}
-
-
-def _attr(obj: Any, path: str) -> Any:
-    for name in path.split("."):
-        obj = getattr(obj, name)
-    return obj
-
-
-def _out_weight(module: Any, heads: int) -> np.ndarray:
-    """``W_O`` as ``(heads, d_head, d_model)`` from an ``nn.Linear`` or GPT-2 ``Conv1D`` (x @ W)."""
-    w = module.weight.detach().float().cpu().numpy()
-    w = w.T if hasattr(module, "in_features") else w  # Linear stores (out, in)
-    return w.reshape(heads, w.shape[0] // heads, w.shape[1])
-
-
-@dataclass
-class ValueWeightedAttention:
-    """Kobayashi et al. 2020 norms: ``per_head (layers, heads, query, key)``, ``per_layer (layers, query, key)``."""
-
-    tokens: list[str]
-    attention: np.ndarray
-    per_head: np.ndarray
-    per_layer: np.ndarray
-    sentence_b_start: int | None = None
-
-
-def value_weighted_attention(
-    model: Any, tokenizer: Any, text: str, text_pair: str | None = None, *, normalize: bool = False
-) -> ValueWeightedAttention:
-    """Run ``model`` on ``text`` and return ``‖α_ij f(x_j)‖`` per head and per layer (Kobayashi et al. 2020).
-
-    Runs :func:`~attn_widget.extract.extract_attention` while forward hooks (always removed) capture
-    the values ``x W_V + b_V``, combined with the output projection by :func:`value_weighted_layer`.
-    Families: the keys of :data:`VALUE_ADAPTERS`; add one with a :class:`ValueAdapter`.
-    ``normalize`` divides each row by its sum, for display next to attention.
-    """
-    model_type = getattr(model.config, "model_type", None)
-    adapter = VALUE_ADAPTERS.get(model_type)
-    if adapter is None:
-        raise UnsupportedModelError(
-            f"value-weighted attention does not know model_type {model_type!r}; supported: "
-            f"{', '.join(sorted(VALUE_ADAPTERS))}. Register a ValueAdapter in attn_widget.analysis.VALUE_ADAPTERS."
-        )
-    layers = _attr(model.base_model, adapter.layers)
-    captured: dict[int, Any] = {}
-
-    def hook(index: int) -> Callable[..., None]:
-        def store(module: Any, inputs: Any, output: Any) -> None:
-            captured[index] = output.detach()
-        return store
-
-    handles = []
-    try:
-        for i, layer in enumerate(layers):
-            handles.append(_attr(layer, adapter.value).register_forward_hook(hook(i)))
-        extracted = extract_attention(model, tokenizer, text, text_pair)
-    finally:
-        for h in handles:
-            h.remove()
-    attention = extracted.attention
-    heads = attention.shape[1]
-    per_head, per_layer = [], []
-    for i, layer in enumerate(layers):
-        w = _out_weight(_attr(layer, adapter.out_proj), heads)
-        index, count = adapter.value_chunk
-        v = captured[i][0].float().cpu().numpy()
-        v = np.split(v, count, axis=-1)[index]  # (key, kv_heads * d_head)
-        v = v.reshape(v.shape[0], -1, w.shape[1]).transpose(1, 0, 2)
-        ph, pl = value_weighted_layer(attention[i], v, w)
-        per_head.append(ph)
-        per_layer.append(pl)
-    ph, pl = np.stack(per_head), np.stack(per_layer)
-    if normalize:
-        ph = ph / np.maximum(ph.sum(-1, keepdims=True), _EPS)
-        pl = pl / np.maximum(pl.sum(-1, keepdims=True), _EPS)
-    return ValueWeightedAttention(extracted.tokens, attention, ph, pl, extracted.sentence_b_start)

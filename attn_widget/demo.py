@@ -70,6 +70,7 @@ def default_out() -> pathlib.Path:
 
 # --- data and tokenizer -------------------------------------------------------------------------
 
+
 def sample_text(rng: random.Random, length: int = SEQ_LEN) -> str:
     """Random words, then a random-length span of them repeated until ``length`` words."""
     span = rng.randint(4, length // 2)
@@ -86,8 +87,12 @@ def train_tokenizer(texts: list[str]) -> Any:
     tok = Tokenizer(models.WordLevel(unk_token="[UNK]"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=["[PAD]", "[UNK]", "[BOS]"]))
-    tok.post_processor = processors.TemplateProcessing(single="[BOS] $A", special_tokens=[("[BOS]", tok.token_to_id("[BOS]"))])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="[BOS]", eos_token="[BOS]", pad_token="[PAD]", unk_token="[UNK]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[BOS] $A", special_tokens=[("[BOS]", tok.token_to_id("[BOS]"))]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="[BOS]", eos_token="[BOS]", pad_token="[PAD]", unk_token="[UNK]"
+    )
 
 
 class _Sequences:
@@ -109,15 +114,23 @@ def make_model(tokenizer: Any, heads: int, seed: int = 0) -> Any:
     from transformers import LlamaConfig, LlamaForCausalLM
 
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=HIDDEN, intermediate_size=4 * HIDDEN, num_hidden_layers=LAYERS,
-        num_attention_heads=heads, num_key_value_heads=heads, max_position_embeddings=2 * SEQ_LEN,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=HIDDEN,
+        intermediate_size=4 * HIDDEN,
+        num_hidden_layers=LAYERS,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        max_position_embeddings=2 * SEQ_LEN,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
     )
     torch.manual_seed(seed)
     return LlamaForCausalLM(config)
 
 
 # --- training -----------------------------------------------------------------------------------
+
 
 def train(out: pathlib.Path, steps: int) -> dict[str, Any]:
     """Train every run in ``RUNS``, save the best (lowest last eval loss) to ``out/model``; return the summary."""
@@ -140,16 +153,28 @@ def train(out: pathlib.Path, steps: int) -> dict[str, Any]:
         shutil.rmtree(run_dir, ignore_errors=True)  # a retrain replaces the run's curves
         os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir)  # read by Trainer's TensorBoardCallback
         args = TrainingArguments(
-            output_dir=str(run_dir), report_to="tensorboard", max_steps=steps,
-            per_device_train_batch_size=BATCH, per_device_eval_batch_size=256, learning_rate=run.learning_rate,
-            lr_scheduler_type="constant_with_warmup", warmup_steps=steps // 20, logging_steps=max(1, steps // 20),
-            eval_strategy="steps", eval_steps=max(1, steps // 5), save_strategy="no", use_cpu=True, seed=0,
+            output_dir=str(run_dir),
+            report_to="tensorboard",
+            max_steps=steps,
+            per_device_train_batch_size=BATCH,
+            per_device_eval_batch_size=256,
+            learning_rate=run.learning_rate,
+            lr_scheduler_type="constant_with_warmup",
+            warmup_steps=steps // 20,
+            logging_steps=max(1, steps // 20),
+            eval_strategy="steps",
+            eval_steps=max(1, steps // 5),
+            save_strategy="no",
+            use_cpu=True,
+            seed=0,
             dataloader_num_workers=0,
         )
         model = make_model(tokenizer, run.heads)
         print(f"training {run.name} ({steps} steps) -> {run_dir}")
         started = time.perf_counter()
-        trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set, data_collator=collator)
+        trainer = Trainer(
+            model=model, args=args, train_dataset=train_set, eval_dataset=eval_set, data_collator=collator
+        )
         trainer.train()
         eval_loss = [log["eval_loss"] for log in trainer.state.log_history if "eval_loss" in log][-1]
         summary["runs"][run.name] = {**asdict(run), "eval_loss": eval_loss, "seconds": time.perf_counter() - started}
@@ -173,10 +198,11 @@ def load(model_dir: pathlib.Path) -> tuple[Any, Any]:
 
 # --- pattern check -----------------------------------------------------------------------------
 
+
 def pattern_scores(model: Any, tokenizer: Any) -> dict[str, np.ndarray]:
     """Per-head ``(layers, heads)`` previous-token score on ``EXAMPLE`` and induction score on repeats."""
-    from .analysis import induction_scores, previous_token_score
-    from .extract import extract_attention
+    from .analysis import previous_token_score
+    from .models import extract_attention, induction_scores
 
     return {
         "previous-token": previous_token_score(extract_attention(model, tokenizer, EXAMPLE).attention),
@@ -198,11 +224,12 @@ def pattern_check(model: Any, untrained: Any, tokenizer: Any) -> tuple[bool, str
 
 # --- showing ------------------------------------------------------------------------------------
 
+
 def write_html(model: Any, tokenizer: Any, out: pathlib.Path) -> list[pathlib.Path]:
     """Standalone head view and model view of ``EXAMPLE`` in ``out``."""
     from tqdm.auto import tqdm
 
-    from .extract import extract_attention
+    from .models import extract_attention
     from .widget import AttentionWidget
 
     result = extract_attention(model, tokenizer, EXAMPLE)
@@ -217,7 +244,11 @@ def headless() -> bool:
     """True under CI, or on Linux/BSD without an X or Wayland display."""
     if os.environ.get("CI"):
         return True
-    return os.name == "posix" and sys.platform != "darwin" and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    return (
+        os.name == "posix"
+        and sys.platform != "darwin"
+        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    )
 
 
 def free_port() -> int:
@@ -237,8 +268,15 @@ def open_lab(model_dir: pathlib.Path, out: pathlib.Path, port: int | None) -> in
     page = f"lab/tree/{NOTEBOOK}" if (root / NOTEBOOK).exists() else "lab"
     print(f"JupyterLab: http://127.0.0.1:{port}/{page}?token={token}  (Ctrl+C to stop)", flush=True)
     command = [
-        sys.executable, "-m", "jupyter", "lab", f"--ServerApp.root_dir={root}", "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
     ]
     if not out.is_relative_to(root):  # the runs sidebar serves runs below its root only
         command.append(f"--TensorBoardRuns.root_dir={out / 'runs'}")
@@ -256,8 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m attn_widget.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="training steps per run (default %(default)s)")
     parser.add_argument("--retrain", action="store_true", help="train again even if a saved model exists")
-    parser.add_argument("--no-browser", action="store_true", help="write HTML views and check the pattern instead of opening JupyterLab")
-    parser.add_argument("--out", type=pathlib.Path, default=None, help="output folder (default: examples/demo_output in a checkout)")
+    parser.add_argument(
+        "--no-browser", action="store_true", help="write HTML views and check the pattern instead of opening JupyterLab"
+    )
+    parser.add_argument(
+        "--out", type=pathlib.Path, default=None, help="output folder (default: examples/demo_output in a checkout)"
+    )
     parser.add_argument("--port", type=int, default=None, help="JupyterLab port (default: a free one)")
     args = parser.parse_args(argv)
     out = (args.out or default_out()).resolve()

@@ -7,8 +7,11 @@ renderer (module + CSS, compressed) and the loader follow the blocks; the loader
 once per page (``globalThis.attnWidget``) and mounts every block not mounted yet, each with its own
 model, so several widgets on one page are independent.
 
-Used by ``AttentionWidget.to_html``/``save_html``, by the ``text/html`` part of the widget's mime
-bundle (:func:`fallback_bundle`) and by the ``attn-html`` nbconvert exporter (:mod:`.nbexport`).
+Everything here takes a widget's *state* (synced trait values, schema ``traits``), never the
+widget class: ``AttentionWidget.to_html``/``save_html`` and the ``text/html`` part of the widget's
+mime bundle (:func:`fallback_bundle`) pass the live widget's state, the ``attn-html`` nbconvert
+exporter (:mod:`.nbexport`) the state stored in a notebook. Pages fill ``head_stats`` up front
+(:func:`with_head_stats`): there is no kernel to ask.
 """
 
 from __future__ import annotations
@@ -17,13 +20,15 @@ import base64
 import html
 import json
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
 from . import config
-from .widget import STATIC, AttentionWidget
+from .analysis import head_statistics
+from .arrays import pool_max
+from .wire import STATIC, QuantizedAttention, block_pixels, stats_payload
 
 #: Traits that are the renderer itself or ipywidgets bookkeeping, not widget state.
 _NOT_STATE = {"layout", "tabbable", "tooltip", "comm", "keys", "log"}
@@ -86,9 +91,14 @@ def page_state(state: dict[str, Any], limit: int | None = None) -> dict[str, Any
     return {k: encode(v) for k, v in state.items() if not k.startswith("_") and k not in _NOT_STATE}
 
 
-def widget_state(widget: AttentionWidget, limit: int | None = None) -> dict[str, Any]:
-    """The widget's synced state, encoded for a page (see :func:`page_state`)."""
-    return page_state({n: getattr(widget, n) for n in widget.keys}, limit)
+def with_head_stats(state: Mapping[str, Any]) -> dict[str, Any]:
+    """``state`` with ``head_stats`` filled where the kernel has not computed them yet: from the
+    self-attention block as sent (full transport, not a difference), so exact to the wire's precision."""
+    block = state.get("attention_data", {}).get("self")
+    if state.get("head_stats") or block is None or block.get("tiled") or state.get("signed"):
+        return dict(state)
+    attention = QuantizedAttention.from_state(block).dequantize()
+    return {**state, "head_stats": stats_payload(head_statistics(attention, state["tokens"]))}
 
 
 def _script_json(value: Any) -> str:
@@ -115,9 +125,10 @@ def runtime_html() -> str:
     )
 
 
-def widget_html(widgets: Iterable[AttentionWidget], title: str = "attn-widget") -> str:
-    """One HTML page showing ``widgets``, working offline (renderer and data inline, once)."""
-    blocks = "\n".join(block_html(widget_state(w)) for w in widgets)
+def widget_html(states: Iterable[Mapping[str, Any]], title: str = "attn-widget") -> str:
+    """One HTML page showing widgets (``AttentionWidget.wire_state()`` each), working offline
+    (renderer and data inline, once)."""
+    blocks = "\n".join(block_html(page_state(with_head_stats(s))) for s in states)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -137,19 +148,19 @@ def widget_html(widgets: Iterable[AttentionWidget], title: str = "attn-widget") 
 # ---------- mime bundle for front ends without the widget manager ----------
 
 
-def describe(widget: AttentionWidget) -> str:
-    """One line saying what the widget shows, e.g. ``attn-widget head view: 12 layers × 12 heads × 9 tokens``."""
-    size = f"{len(widget.tokens)} tokens"
-    if widget.decoder_tokens:
-        size = f"{len(widget.tokens)} encoder × {len(widget.decoder_tokens)} decoder tokens"
-    return f"attn-widget {widget.view} view: {widget.num_layers} layers × {widget.num_heads} heads × {size}"
+def describe(state: Mapping[str, Any]) -> str:
+    """One line saying what a widget shows, e.g. ``attn-widget head view: 12 layers × 12 heads × 9 tokens``."""
+    tokens, decoder = state["tokens"], state["decoder_tokens"]
+    size = f"{len(tokens)} encoder × {len(decoder)} decoder tokens" if decoder else f"{len(tokens)} tokens"
+    heads = next(iter(state["attention_data"].values()))["shape"][1]
+    return f"attn-widget {state['view']} view: {len(state['layer_numbers'])} layers × {heads} heads × {size}"
 
 
-def fallback_bundle(widget: AttentionWidget) -> dict[str, str]:
+def fallback_bundle(state: Mapping[str, Any]) -> dict[str, str]:
     """``text/plain`` summary, ``image/png`` thumbnails and ``text/html``: the interactive page block
     within ``config.html_fallback_max_bytes``, else the static preview with a note."""
-    summary = describe(widget)
-    png = base64.b64encode(preview_png(widget)).decode("ascii")
+    summary = describe(state)
+    png = base64.b64encode(preview_png(state)).decode("ascii")
     static = (
         f'<img src="data:image/png;base64,{png}" alt="{html.escape(summary)}" style="max-width:100%">'
         f"<div>{html.escape(summary)}. Run the notebook to interact, or export it with "
@@ -157,7 +168,9 @@ def fallback_bundle(widget: AttentionWidget) -> dict[str, str]:
     )
     cap = config.html_fallback_max_bytes
     try:
-        page = block_html(widget_state(widget, cap), static) + runtime_html()
+        encoded = page_state(state, cap)  # the attention first: no statistics for a page that is left out
+        encoded |= page_state({"head_stats": with_head_stats(state).get("head_stats", {})})
+        page = block_html(encoded, static) + runtime_html()
         size = len(page)
     except TooLarge as e:
         size = e.args[0]
@@ -173,21 +186,16 @@ def fallback_bundle(widget: AttentionWidget) -> dict[str, str]:
 _PALETTE = np.stack([np.linspace(255, c, 256) for c in (8, 48, 107)], axis=1).round().astype(np.uint8)
 
 
-def preview_png(widget: AttentionWidget, thumb: int = 32, gap: int = 2) -> bytes:
+def preview_png(state: Mapping[str, Any], thumb: int = 32, gap: int = 2) -> bytes:
     """Model-view thumbnails (layers × heads, each max-pooled to at most ``thumb`` px and scaled to its
-    head's maximum) of the block shown, as an indexed PNG: numpy and zlib, no plotting library."""
-    kind = widget.attention_filter if widget.attention_filter in widget.attention_data else next(iter(widget.attention_data))
-    block = widget.attention_data[kind]
-    _, heads, nq, nk = block["shape"]
-    buffers = block["layers"]
-    if block.get("tiled"):  # only the max-pooled thumbnails are here
-        (nq, nk), buffers = block["thumbs"]["shape"], block["thumbs"]["layers"]
+    head's maximum) of the block a widget ``state`` shows, as an indexed PNG: numpy and zlib, no plotting library."""
+    data, shown = state["attention_data"], state["attention_filter"]
+    layers, (nq, nk) = block_pixels(data[shown] if shown in data else next(iter(data.values())))
+    heads = layers[0].shape[0]
     rows, cols = min(nq, thumb), min(nk, thumb)
-    dtype = np.uint8 if block["dtype"] == "uint8" else np.dtype("<f2")
-    image = np.zeros((len(buffers) * (rows + gap) + gap, heads * (cols + gap) + gap), np.uint8)
-    for li, buf in enumerate(buffers):
-        a = np.abs(np.frombuffer(buf, dtype).reshape(heads, nq, nk).astype(np.float32))  # diffs: |a − b|
-        pooled = np.maximum.reduceat(np.maximum.reduceat(a, np.arange(rows) * nq // rows, axis=1), np.arange(cols) * nk // cols, axis=2)
+    image = np.zeros((len(layers) * (rows + gap) + gap, heads * (cols + gap) + gap), np.uint8)
+    for li, layer in enumerate(layers):
+        pooled = pool_max(np.abs(layer), out=(rows, cols))  # diffs: |a − b|
         peak = pooled.reshape(heads, -1).max(axis=1)[:, None, None]
         scaled = np.divide(pooled * 255, peak, out=np.zeros_like(pooled), where=peak > 0).round().astype(np.uint8)
         y = gap + li * (rows + gap)
@@ -206,4 +214,10 @@ def _png(index: np.ndarray, palette: np.ndarray) -> bytes:
     h, w = index.shape
     rows = np.hstack([np.zeros((h, 1), np.uint8), index]).tobytes()  # filter byte 0 per row
     header = w.to_bytes(4, "big") + h.to_bytes(4, "big") + bytes([8, 3, 0, 0, 0])
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"PLTE", palette.tobytes()) + chunk(b"IDAT", zlib.compress(rows, 9)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"PLTE", palette.tobytes())
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )

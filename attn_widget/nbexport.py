@@ -21,8 +21,8 @@ from typing import Any
 from nbconvert.exporters import HTMLExporter
 from traitlets import default
 
-from .export import RUNTIME_MARK, block_html, page_state, runtime_html
-from .widget import STATIC
+from .export import RUNTIME_MARK, block_html, page_state, runtime_html, with_head_stats
+from .wire import STATIC
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -54,7 +54,7 @@ def inline_attention_widgets(nb) -> int:
             model_id = data.get(WIDGET_VIEW, {}).get("model_id")
             if model_id in ours:
                 del data[WIDGET_VIEW]
-                data["text/html"] = block_html(page_state(_stored_state(ours[model_id])))
+                data["text/html"] = block_html(page_state(with_head_stats(_stored_state(ours[model_id]))))
             elif RUNTIME_MARK in data.get("text/html", ""):
                 data["text/html"] = data["text/html"].split(RUNTIME_MARK)[0]
             else:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import check_keywords, parameter_names
 from .widget import AttentionWidget
 
 HTML_ACTIONS = ("view", "return")
@@ -55,16 +56,25 @@ def head_view(
     ``html_action="view"`` displays the widget; ``"return"`` returns a self-contained
     ``IPython.display.HTML`` (renderer and data inline, works offline).
     """
+    check_keywords("head_view", widget_options, AttentionWidget.keywords() | parameter_names(head_view))
     _check_action(html_action)
     if layer is not None:
         widget_options["layer"] = layer
     if heads is not None:
         widget_options["heads"] = list(heads)
     widget = AttentionWidget(
-        attention, tokens, sentence_b_start=sentence_b_start, encoder_attention=encoder_attention,
-        decoder_attention=decoder_attention, cross_attention=cross_attention,
-        encoder_tokens=encoder_tokens, decoder_tokens=decoder_tokens, include_layers=include_layers,
-        prettify_tokens=prettify_tokens, view="head", **widget_options,
+        attention,
+        tokens,
+        sentence_b_start=sentence_b_start,
+        encoder_attention=encoder_attention,
+        decoder_attention=decoder_attention,
+        cross_attention=cross_attention,
+        encoder_tokens=encoder_tokens,
+        decoder_tokens=decoder_tokens,
+        include_layers=include_layers,
+        prettify_tokens=prettify_tokens,
+        view="head",
+        **widget_options,
     )
     return _show(widget, html_action)
 
@@ -89,13 +99,23 @@ def model_view(
 
     ``display_mode`` is ``"dark"`` or ``"light"`` as in BertViz (``"auto"`` follows JupyterLab).
     """
+    check_keywords("model_view", widget_options, AttentionWidget.keywords() | parameter_names(model_view))
     _check_action(html_action)
     _check_display_mode(display_mode)
     widget = AttentionWidget(
-        attention, tokens, sentence_b_start=sentence_b_start, encoder_attention=encoder_attention,
-        decoder_attention=decoder_attention, cross_attention=cross_attention,
-        encoder_tokens=encoder_tokens, decoder_tokens=decoder_tokens, include_layers=include_layers,
-        prettify_tokens=prettify_tokens, view="model", theme=display_mode,
-        include_heads=list(include_heads or []), **widget_options,
+        attention,
+        tokens,
+        sentence_b_start=sentence_b_start,
+        encoder_attention=encoder_attention,
+        decoder_attention=decoder_attention,
+        cross_attention=cross_attention,
+        encoder_tokens=encoder_tokens,
+        decoder_tokens=decoder_tokens,
+        include_layers=include_layers,
+        prettify_tokens=prettify_tokens,
+        view="model",
+        theme=display_mode,
+        include_heads=list(include_heads or []),
+        **widget_options,
     )
     return _show(widget, html_action)

@@ -33,8 +33,10 @@ def main() -> None:
         page, t_page = timed(widget.to_html)
         (data, _), t_bundle = timed(widget._repr_mimebundle_)
         interactive = "aw-state" in data["text/html"]
-        print(f"| {length} | {len(page) / 1e6:.2f} | {t_page:.2f} | {len(data['text/html']) / 1e6:.2f} ({'yes' if interactive else 'static'}) "
-              f"| {t_bundle:.2f} | {len(data['image/png']) / 1e3:.1f} |")
+        print(
+            f"| {length} | {len(page) / 1e6:.2f} | {t_page:.2f} | {len(data['text/html']) / 1e6:.2f} ({'yes' if interactive else 'static'}) "
+            f"| {t_bundle:.2f} | {len(data['image/png']) / 1e3:.1f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from bench_widget import CHROMIUM_ARGS, wire_bytes
 
 from attn_widget import extract_generation
 from attn_widget.demo import train_tokenizer
-from attn_widget.generation import GenerationWidget
+from attn_widget.generation_widget import GenerationWidget
 
 
 def tokenizer_and_prompt(words: int, prompt_tokens: int):
@@ -47,8 +47,15 @@ def reset_peak() -> None:
 def overhead(new: int) -> None:
     tokenizer, prompt = tokenizer_and_prompt(2000, 32)
     torch.manual_seed(0)
-    cfg = tf.GPT2Config(n_embd=192, n_layer=12, n_head=12, n_positions=1024, vocab_size=len(tokenizer),
-                        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    cfg = tf.GPT2Config(
+        n_embd=192,
+        n_layer=12,
+        n_head=12,
+        n_positions=1024,
+        vocab_size=len(tokenizer),
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     model = tf.GPT2LMHeadModel(cfg).eval()
     ids = tokenizer(prompt, return_tensors="pt")
     options = dict(max_new_tokens=new, do_sample=False, eos_token_id=None, pad_token_id=tokenizer.pad_token_id)
@@ -79,8 +86,15 @@ def overhead(new: int) -> None:
 def long_generation(prompt_tokens: int, new: int) -> None:
     tokenizer, prompt = tokenizer_and_prompt(2000, prompt_tokens)
     torch.manual_seed(0)
-    cfg = tf.LlamaConfig(hidden_size=512, intermediate_size=1024, num_hidden_layers=32, num_attention_heads=32,
-                         num_key_value_heads=8, max_position_embeddings=8192, vocab_size=len(tokenizer))
+    cfg = tf.LlamaConfig(
+        hidden_size=512,
+        intermediate_size=1024,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        max_position_embeddings=8192,
+        vocab_size=len(tokenizer),
+    )
     model = tf.LlamaForCausalLM(cfg).eval()
     model_mb = sum(p.numel() * p.element_size() for p in model.parameters()) / 2**20
     total = prompt_tokens + new
@@ -97,14 +111,20 @@ def long_generation(prompt_tokens: int, new: int) -> None:
     widget_peak = (rss_kb("VmHWM") - base) / 2**10
     sent = wire_bytes(widget)
     print(f"\n## Llama 32 layers × 32 heads (8 KV heads, head_dim 16): {prompt_tokens}-token prompt + {new} new tokens")
-    print(f"model weights: {model_mb:.0f} MiB; eager attention would be {eager_gb:.1f} GiB; "
-          f"lazy: {type(result.attention).__name__} {result.attention.shape}")
+    print(
+        f"model weights: {model_mb:.0f} MiB; eager attention would be {eager_gb:.1f} GiB; "
+        f"lazy: {type(result.attention).__name__} {result.attention.shape}"
+    )
     print(f"extract_generation: {seconds:.1f} s, peak RSS above the model {extract_peak:.0f} MiB")
-    print(f"+ widget (thumbnails): {widget_seconds:.1f} s, peak RSS above the model {widget_peak:.0f} MiB "
-          f"(target at 3,072 + 1,024: ≤ 2 GB)")
+    print(
+        f"+ widget (thumbnails): {widget_seconds:.1f} s, peak RSS above the model {widget_peak:.0f} MiB "
+        f"(target at 3,072 + 1,024: ≤ 2 GB)"
+    )
     print(f"first message: {sent / 2**20:.2f} MiB (target ≤ 20 MB)")
     with tempfile.TemporaryDirectory() as folder:
-        print(f"step change repaint (headless Chromium, median of 10): {step_repaint_ms(widget, Path(folder)):.1f} ms (target ≤ 50 ms)")
+        print(
+            f"step change repaint (headless Chromium, median of 10): {step_repaint_ms(widget, Path(folder)):.1f} ms (target ≤ 50 ms)"
+        )
 
 
 # Median time of a step change: the slider's input event (commit → change:step → synchronous repaint).

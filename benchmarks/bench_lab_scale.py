@@ -22,7 +22,7 @@ from notebook import open_notebook, run_cell, write_notebook  # noqa: E402
 DATA = """
 import numpy as np
 from attn_widget import AttentionWidget
-from attn_widget.lazy import LazyAttention
+from attn_widget.arrays import LazyAttention
 rng = np.random.default_rng(0)
 q, k = rng.normal(size=(2, 32, 32, {n}, 16)).astype(np.float32)
 lazy = LazyAttention(q, k, np.full(32, 0.5, np.float32), causal=True)
@@ -41,13 +41,18 @@ def main() -> None:
         server.wait_ready()
         write_notebook(server, "scale.ipynb", [DATA.format(n=args.length), WIDGET.format(n=args.length)])
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(120_000)
             open_notebook(page, server, "scale.ipynb")
             run_cell(page, 0)  # the attention's queries and keys (not timed)
             t0 = time.perf_counter()
-            page.evaluate("() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 1; window.jupyterapp.commands.execute('notebook:run-cell'); }")
+            page.evaluate(
+                "() => { window.jupyterapp.shell.currentWidget.content.activeCellIndex = 1; window.jupyterapp.commands.execute('notebook:run-cell'); }"
+            )
             page.locator(".attn-widget .aw-model-canvas").wait_for(state="visible")
             painted = time.perf_counter() - t0
             canvas = page.locator(".attn-widget .aw-model-canvas")
@@ -58,13 +63,17 @@ def main() -> None:
                 tiles = int(page.evaluate("() => Number(document.querySelector('.attn-widget').dataset.tiles ?? 0)"))
                 t1 = time.perf_counter()
                 canvas.click(position={"x": 64 + head * (t + 4) + t / 2, "y": 20 + layer * (t + 4) + t / 2})
-                page.wait_for_function("(n) => Number(document.querySelector('.attn-widget').dataset.tiles ?? 0) > n", arg=tiles)
+                page.wait_for_function(
+                    "(n) => Number(document.querySelector('.attn-widget').dataset.tiles ?? 0) > n", arg=tiles
+                )
                 opened.append((time.perf_counter() - t1) * 1000)
             browser.close()
     finally:
         server.stop()
-    print(f"32 × 32 × {args.length} in JupyterLab: cell run → model view painted {painted:.2f} s (target ≤ 3 s); "
-          f"click a thumbnail → head drawn from a kernel tile: {', '.join(f'{ms:.0f}' for ms in opened)} ms (target ≤ 300 ms)")
+    print(
+        f"32 × 32 × {args.length} in JupyterLab: cell run → model view painted {painted:.2f} s (target ≤ 3 s); "
+        f"click a thumbnail → head drawn from a kernel tile: {', '.join(f'{ms:.0f}' for ms in opened)} ms (target ≤ 300 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,12 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import psutil
-
 from bench_widget import paint_times, wire_bytes
 
 from attn_widget import AttentionWidget
-from attn_widget.lazy import LazyAttention
-from attn_widget.widget import _tile_window
+from attn_widget.arrays import LazyAttention
 
 
 class PeakRSS:
@@ -65,8 +63,15 @@ def lazy_llama(length: int) -> None:
 
     from attn_widget import extract_attention
 
-    cfg = tf.LlamaConfig(hidden_size=256, intermediate_size=512, num_hidden_layers=32, num_attention_heads=32,
-                         num_key_value_heads=8, max_position_embeddings=length, vocab_size=1000)
+    cfg = tf.LlamaConfig(
+        hidden_size=256,
+        intermediate_size=512,
+        num_hidden_layers=32,
+        num_attention_heads=32,
+        num_key_value_heads=8,
+        max_position_embeddings=length,
+        vocab_size=1000,
+    )
     torch.manual_seed(0)
     model = tf.LlamaForCausalLM(cfg).eval()
 
@@ -84,9 +89,12 @@ def lazy_llama(length: int) -> None:
         result = extract_attention(model, Words(), text)
         widget = AttentionWidget.from_result(result, view="model", num_kv_heads=8)
         seconds = time.perf_counter() - t0
-    print(f"Llama-family 32 layers × 32 heads (8 KV heads) × {length} tokens: lazy={type(result.attention).__name__}, "
-          f"extraction + widget {seconds:.2f} s, first message {wire_bytes(widget) / 1e6:.1f} MB, "
-          f"kernel peak +{mem.mb:.0f} MB (eager would hold {32 * 32 * length * length * 4 / 2**30:.1f} GiB)", flush=True)
+    print(
+        f"Llama-family 32 layers × 32 heads (8 KV heads) × {length} tokens: lazy={type(result.attention).__name__}, "
+        f"extraction + widget {seconds:.2f} s, first message {wire_bytes(widget) / 1e6:.1f} MB, "
+        f"kernel peak +{mem.mb:.0f} MB (eager would hold {32 * 32 * length * length * 4 / 2**30:.1f} GiB)",
+        flush=True,
+    )
 
 
 def main() -> None:
@@ -102,16 +110,33 @@ def main() -> None:
             widget = AttentionWidget(lazy, [f"t{i}" for i in range(n)], view="model")
             secs = time.perf_counter() - t0
         t0 = time.perf_counter()
-        _tile_window(widget._sources, {"kind": "self", "layer": 17, "heads": [5], "q0": 0, "q1": n, "k0": 0, "k1": n, "step": max(1, -(-n // 640))})
+        widget._tile_server.window(
+            {
+                "kind": "self",
+                "layer": 17,
+                "heads": [5],
+                "q0": 0,
+                "q1": n,
+                "k0": 0,
+                "k1": n,
+                "step": max(1, -(-n // 640)),
+            }
+        )
         open_ms = (time.perf_counter() - t0) * 1000
         paint = paint_times({"model": widget}, folder)["model"]["paint ms"]
-        print(f"{n:>5} {wire_bytes(widget) / 1e6:13.2f} {secs:9.2f} {mem.mb:8.0f} {open_ms:13.0f} {paint:15.0f}", flush=True)
+        print(
+            f"{n:>5} {wire_bytes(widget) / 1e6:13.2f} {secs:9.2f} {mem.mb:8.0f} {open_ms:13.0f} {paint:15.0f}",
+            flush=True,
+        )
     lazy_llama(1024)
     long = synthetic(12, 12, 4096, head_dim=32)
     head = AttentionWidget(long, [f"t{i}" for i in range(4096)], heads=[0, 1, 2])
     timings = paint_times({"head": head}, folder)["head"]
-    print(f"12 × 12 × 4096 head view (exported page, thumbnails): paint {timings['paint ms']:.0f} ms, hover {timings['hover ms']:.1f} ms, "
-          f"first message {wire_bytes(head) / 1e6:.1f} MB", flush=True)
+    print(
+        f"12 × 12 × 4096 head view (exported page, thumbnails): paint {timings['paint ms']:.0f} ms, hover {timings['hover ms']:.1f} ms, "
+        f"first message {wire_bytes(head) / 1e6:.1f} MB",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -26,9 +26,16 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 def model_attention(length: int):
     torch.manual_seed(0)
-    cfg = tf.BertConfig(hidden_size=96, num_hidden_layers=12, num_attention_heads=12, intermediate_size=192,
-                        max_position_embeddings=1024, vocab_size=1000, initializer_range=0.2,
-                        attn_implementation="eager")
+    cfg = tf.BertConfig(
+        hidden_size=96,
+        num_hidden_layers=12,
+        num_attention_heads=12,
+        intermediate_size=192,
+        max_position_embeddings=1024,
+        vocab_size=1000,
+        initializer_range=0.2,
+        attn_implementation="eager",
+    )
     model = tf.BertModel(cfg).eval()
     ids = torch.randint(5, 1000, (1, length))
     with torch.no_grad():
@@ -74,9 +81,14 @@ def paint_times(widgets: dict[str, AttentionWidget], folder: Path) -> dict[str, 
             t0 = time.perf_counter()
             page.goto(path.as_uri())
             page.wait_for_selector("body[data-attn-widget-ready=true]", timeout=300_000)
-            result = {"load+paint s": time.perf_counter() - t0, "paint ms": float(page.get_attribute(".attn-widget", "data-paint-ms"))}
+            result = {
+                "load+paint s": time.perf_counter() - t0,
+                "paint ms": float(page.get_attribute(".attn-widget", "data-paint-ms")),
+            }
             if widget.view == "head":
-                page.wait_for_function("() => !document.querySelector('.aw-heatmap') || Number(document.querySelector('.attn-widget').dataset.tiles) >= 1")
+                page.wait_for_function(
+                    "() => !document.querySelector('.aw-heatmap') || Number(document.querySelector('.attn-widget').dataset.tiles) >= 1"
+                )
                 result["hover ms"] = page.evaluate(HOVER)
             out[name] = result
             page.close()
@@ -109,11 +121,15 @@ HOVER = """() => {
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lengths", type=int, nargs="+", default=[64, 128, 256, 512])
-    ap.add_argument("--bertviz-max", type=int, default=512, help="skip BertViz above this length (it takes 37 s and 1.7 GB at 512)")
+    ap.add_argument(
+        "--bertviz-max", type=int, default=512, help="skip BertViz above this length (it takes 37 s and 1.7 GB at 512)"
+    )
     ap.add_argument("--no-browser", action="store_true")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-widget-"))
-    print(f"{'L':>5} {'ours MB':>9} {'ours s':>8} {'BertViz MB':>11} {'BertViz s':>10} {'bytes ×':>8} {'time ×':>7}  export MB")
+    print(
+        f"{'L':>5} {'ours MB':>9} {'ours s':>8} {'BertViz MB':>11} {'BertViz s':>10} {'bytes ×':>8} {'time ×':>7}  export MB"
+    )
     for n in args.lengths:
         attention, tokens = model_attention(n)
         sent, secs = ours(attention, tokens)
@@ -134,10 +150,18 @@ def main() -> None:
                 "heatmap": AttentionWidget(attention, tokens, mode="heatmap"),
             }
             timings = paint_times(pages, folder)
-            print(f"headless Chromium, L={n}: " + ", ".join(
-                f"{name} paint ms {t['paint ms']:.1f}" + (f", {name} hover ms {t['hover ms']:.1f}" if "hover ms" in t else "")
-                for name, t in timings.items()), flush=True)
-        print("BertViz in headless Chromium (anchors.md): model view L=128 paints in 27 s; head-view hover at L=128 takes 1.56 s")
+            print(
+                f"headless Chromium, L={n}: "
+                + ", ".join(
+                    f"{name} paint ms {t['paint ms']:.1f}"
+                    + (f", {name} hover ms {t['hover ms']:.1f}" if "hover ms" in t else "")
+                    for name, t in timings.items()
+                ),
+                flush=True,
+            )
+        print(
+            "BertViz in headless Chromium (anchors.md): model view L=128 paints in 27 s; head-view hover at L=128 takes 1.56 s"
+        )
 
 
 if __name__ == "__main__":

@@ -11,9 +11,8 @@ import torch
 from tiny_models import make_model
 
 from attn_widget import analysis as an
-from attn_widget.extract import extract_attention
-from attn_widget.inputs import AttentionInputError
-from attn_widget.qk import UnsupportedModelError
+from attn_widget.errors import AttentionInputError, UnsupportedModelError
+from attn_widget.models import extract_attention, induction_scores, value_weighted_attention
 
 # One head over tokens [CLS] . [SEP]; every statistic below is worked out by hand from these rows.
 HAND = np.array([[[[0.5, 0.5, 0.0], [0.25, 0.5, 0.25], [0.0, 0.0, 1.0]]]], dtype=np.float32)
@@ -80,7 +79,7 @@ def test_statistics_are_vectorised_consistently_across_layers_and_heads():
     a = softmax_attention(rng, (3, 4, 7, 7))
     s = an.head_statistics(a)
     for layer, head in [(0, 0), (2, 3), (1, 2)]:
-        one = an.head_statistics(a[layer:layer + 1, head:head + 1])
+        one = an.head_statistics(a[layer : layer + 1, head : head + 1])
         for name in s:
             assert s[name][layer, head] == pytest.approx(one[name][0, 0], rel=1e-5, abs=1e-7), name
 
@@ -125,16 +124,16 @@ def test_detection_score_rejects_wrong_pattern_shape():
 def test_induction_scores_on_real_model(tokenizer):
     model = make_model("gpt2", tokenizer)
     before = model.config._attn_implementation
-    scores = an.induction_scores(model, tokenizer, seq_len=10, batch=2)
+    scores = induction_scores(model, tokenizer, seq_len=10, batch=2)
     assert scores.shape == (3, 4)
     assert np.all((scores >= 0) & (scores <= 1)) and scores.max() > 0
     assert model.config._attn_implementation == before
-    np.testing.assert_array_equal(scores, an.induction_scores(model, tokenizer, seq_len=10, batch=2))
-    assert not np.array_equal(scores, an.induction_scores(model, tokenizer, seq_len=10, batch=2, seed=1))
-    by_size = an.induction_scores(model, len(tokenizer), seq_len=10, batch=2, bos_token_id=tokenizer.cls_token_id)
+    np.testing.assert_array_equal(scores, induction_scores(model, tokenizer, seq_len=10, batch=2))
+    assert not np.array_equal(scores, induction_scores(model, tokenizer, seq_len=10, batch=2, seed=1))
+    by_size = induction_scores(model, len(tokenizer), seq_len=10, batch=2, bos_token_id=tokenizer.cls_token_id)
     assert by_size.shape == (3, 4)
     with pytest.raises(ValueError, match="at most 128"):
-        an.induction_scores(model, tokenizer, seq_len=100)
+        induction_scores(model, tokenizer, seq_len=100)
 
 
 def test_statistics_refuse_cross_attention():
@@ -144,10 +143,13 @@ def test_statistics_refuse_cross_attention():
 
 # --------------------------------------------------------------------------- rollout and flow
 
-TWO_LAYERS = np.array([
-    [[[1, 0], [1, 0]], [[1, 0], [0, 1]]],          # layer 1: mean over heads [[1, 0], [.5, .5]]
-    [[[0.5, 0.5], [0, 1]], [[0.5, 0.5], [0, 1]]],  # layer 2: mean [[.5, .5], [0, 1]]
-], dtype=np.float32)
+TWO_LAYERS = np.array(
+    [
+        [[[1, 0], [1, 0]], [[1, 0], [0, 1]]],  # layer 1: mean over heads [[1, 0], [.5, .5]]
+        [[[0.5, 0.5], [0, 1]], [[0.5, 0.5], [0, 1]]],  # layer 2: mean [[.5, .5], [0, 1]]
+    ],
+    dtype=np.float32,
+)
 
 
 def test_rollout_of_identity_is_identity():
@@ -190,8 +192,12 @@ def networkx_flow(mats):
         for i in range(n):
             for j in range(n):
                 g.add_edge((l, i), (l - 1, j), capacity=float(mats[l - 1, i, j]))
-    flows = np.array([[nx.maximum_flow_value(g, (layers, i), (0, j), flow_func=nx.algorithms.flow.edmonds_karp)
-                       for j in range(n)] for i in range(n)])
+    flows = np.array(
+        [
+            [nx.maximum_flow_value(g, (layers, i), (0, j), flow_func=nx.algorithms.flow.edmonds_karp) for j in range(n)]
+            for i in range(n)
+        ]
+    )
     return flows / flows.sum(-1, keepdims=True)
 
 
@@ -260,7 +266,7 @@ def direct_value_weighted(family, model, inputs):
             elif family == "gpt2":
                 layer = base.h[l]
                 qkv = layer.ln_1(x) @ layer.attn.c_attn.weight + layer.attn.c_attn.bias
-                v = qkv[:, 2 * x.shape[-1]:]
+                v = qkv[:, 2 * x.shape[-1] :]
                 wo = layer.attn.c_proj.weight
             else:
                 layer = base.layers[l]
@@ -268,8 +274,12 @@ def direct_value_weighted(family, model, inputs):
                 wo = layer.self_attn.o_proj.weight.T
             d = wo.shape[0] // heads
             kv = v.shape[-1] // d
-            f = torch.stack([v[:, (h // (heads // kv)) * d:(h // (heads // kv) + 1) * d] @ wo[h * d:(h + 1) * d]
-                             for h in range(heads)]).double()  # (heads, key, d_model)
+            f = torch.stack(
+                [
+                    v[:, (h // (heads // kv)) * d : (h // (heads // kv) + 1) * d] @ wo[h * d : (h + 1) * d]
+                    for h in range(heads)
+                ]
+            ).double()  # (heads, key, d_model)
             vectors = alpha[..., None] * f[:, None, :, :]  # (heads, query, key, d_model)
             per_head.append(vectors.norm(dim=-1))
             per_layer.append(vectors.sum(0).norm(dim=-1))
@@ -280,7 +290,7 @@ def direct_value_weighted(family, model, inputs):
 def test_value_weighted_matches_direct_computation(tokenizer, family):
     model = make_model(family, tokenizer)
     text = "the cat sat on the mat . my friend likes tea"
-    result = an.value_weighted_attention(model, tokenizer, text)
+    result = value_weighted_attention(model, tokenizer, text)
     reference = extract_attention(model, tokenizer, text)
     assert result.tokens == reference.tokens
     np.testing.assert_allclose(result.attention, reference.attention)
@@ -299,14 +309,14 @@ def test_value_weighted_grouped_kv_heads_share_values(tokenizer):
     with torch.no_grad():
         for layer in model.model.layers:
             w = layer.self_attn.o_proj.weight
-            w[:, d:2 * d] = w[:, :d]  # heads 0, 1, 2 get the same W_O slice
-            w[:, 2 * d:3 * d] = w[:, :d]
-    raw = an.value_weighted_attention(model, tokenizer, "a bird sang in the tree")
+            w[:, d : 2 * d] = w[:, :d]  # heads 0, 1, 2 get the same W_O slice
+            w[:, 2 * d : 3 * d] = w[:, :d]
+    raw = value_weighted_attention(model, tokenizer, "a bird sang in the tree")
     lower = np.tril(np.ones(raw.attention.shape[-2:], bool))
     f_norm = raw.per_head[..., lower] / raw.attention[..., lower]  # ‖f_h(x_j)‖ per (layer, head, pair)
     np.testing.assert_allclose(f_norm[:, 0], f_norm[:, 1], rtol=1e-4)  # same V, same W_O
     assert not np.allclose(f_norm[:, 0], f_norm[:, 2], rtol=1e-2)  # same W_O, other KV head
-    normalized = an.value_weighted_attention(model, tokenizer, "a bird sang in the tree", normalize=True)
+    normalized = value_weighted_attention(model, tokenizer, "a bird sang in the tree", normalize=True)
     np.testing.assert_allclose(normalized.per_head.sum(-1), 1, rtol=1e-5)
     np.testing.assert_allclose(normalized.per_layer.sum(-1), 1, rtol=1e-5)
 
@@ -314,7 +324,7 @@ def test_value_weighted_grouped_kv_heads_share_values(tokenizer):
 @pytest.mark.parametrize("family", ["roberta", "distilbert", "qwen2"])
 def test_value_weighted_other_adapters_run(tokenizer, family):
     model = make_model(family, tokenizer)
-    result = an.value_weighted_attention(model, tokenizer, "she ran to the park")
+    result = value_weighted_attention(model, tokenizer, "she ran to the park")
     n = len(result.tokens)
     assert result.per_head.shape == (3, 4, n, n) and (result.per_layer > 0).any()
     # the per-layer norm of a sum never exceeds the sum of per-head norms (triangle inequality)
@@ -324,7 +334,7 @@ def test_value_weighted_other_adapters_run(tokenizer, family):
 def test_value_weighted_unsupported_architecture_names_supported(tokenizer):
     model = make_model("bart", tokenizer)
     with pytest.raises(UnsupportedModelError, match=r"model_type 'bart'; supported: bert, distilbert, gpt2, llama"):
-        an.value_weighted_attention(model, tokenizer, "the cat")
+        value_weighted_attention(model, tokenizer, "the cat")
 
 
 def hooks(model):
@@ -333,7 +343,7 @@ def hooks(model):
 
 def test_value_weighted_removes_hooks_on_exception(tokenizer):
     model = make_model("gpt2", tokenizer)
-    assert an.value_weighted_attention(model, tokenizer, "the cat sat").per_layer.shape[0] == 3
+    assert value_weighted_attention(model, tokenizer, "the cat sat").per_layer.shape[0] == 3
     installed = hooks(model)  # transformers 5 keeps its own output-capturing hooks after the first run
     assert not any(name.endswith("c_attn") for name in installed)
     before = model.config._attn_implementation
@@ -343,7 +353,7 @@ def test_value_weighted_removes_hooks_on_exception(tokenizer):
 
     own = model.transformer.h[1].register_forward_hook(fail)  # fires after layers 0 and 1 captured values
     with pytest.raises(RuntimeError, match="boom in layer 1"):
-        an.value_weighted_attention(model, tokenizer, "the cat sat")
+        value_weighted_attention(model, tokenizer, "the cat sat")
     own.remove()
     assert hooks(model) == installed
     assert model.config._attn_implementation == before

@@ -20,12 +20,16 @@ CHECK = re.compile(
     r"induction head L\d+H\d+ score ([\d.]+) \(untrained ([\d.]+)\) (OK|FAILED)"
 )
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+pytestmark = pytest.mark.slow
 
 
 def run_demo(out: pathlib.Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "attn_widget.demo", "--no-browser", "--out", str(out), "--steps", str(STEPS)],
-        capture_output=True, text=True, timeout=180, env={**os.environ, "CI": "1"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "CI": "1"},
     )
 
 
@@ -68,8 +72,12 @@ def test_notebook_runs_against_the_demo_model(demo, monkeypatch):
     assert proc.returncode == 0
     monkeypatch.setenv(ENV_MODEL, str(out / "model"))  # the kernel inherits it
     nb = nbformat.read(REPO_EXAMPLES / NOTEBOOK, as_version=4)
-    assert not any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), "outputs stored in the notebook"
-    nbclient.NotebookClient(nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(out)}}).execute()
+    assert not any(cell.get("outputs") for cell in nb.cells if cell.cell_type == "code"), (
+        "outputs stored in the notebook"
+    )
+    nbclient.NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(out)}}
+    ).execute()
     view_cells = [c for c in nb.cells if c.cell_type == "code" and ("_view(" in c.source)]
     assert len(view_cells) == 3
     for cell in view_cells:

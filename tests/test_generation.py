@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import torch
 import transformers as tf
+from tiny_models import make_model, make_tokenizer
 
 from attn_widget import AttentionInputError, extract_generation, from_generate
-from attn_widget.generation import TOP_K, GenerationWidget
-from attn_widget.lazy import LazyAttention
-from tiny_models import make_model, make_tokenizer
+from attn_widget.arrays import LazyAttention
+from attn_widget.errors import SelectionError
+from attn_widget.generation_widget import GenerationWidget
+from attn_widget.models.generation import TOP_K
 
 PROMPT = "the cat sat on the mat and my friend likes tea"
 NEW = 8
@@ -27,11 +29,22 @@ def tokenizer(tmp_path_factory):
 def gemma2(tokenizer, sliding_window=4):
     """Gemma-2: alternating sliding-window / global layers, attention and final-logit soft-capping."""
     torch.manual_seed(0)
-    cfg = tf.Gemma2Config(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=4,
-                          num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=128,
-                          sliding_window=sliding_window, attn_logit_softcapping=5.0, final_logit_softcapping=3.0,
-                          pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.sep_token_id,
-                          bos_token_id=tokenizer.cls_token_id)
+    cfg = tf.Gemma2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=8,
+        max_position_embeddings=128,
+        sliding_window=sliding_window,
+        attn_logit_softcapping=5.0,
+        final_logit_softcapping=3.0,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.sep_token_id,
+        bos_token_id=tokenizer.cls_token_id,
+    )
     return tf.Gemma2ForCausalLM(cfg).eval()  # eager: transformers has no sdpa path for Gemma-2
 
 
@@ -57,7 +70,12 @@ def reference(model, tokenizer, result):
                 enc = tokenizer(PROMPT, return_tensors="pt")
                 out = model(**enc, decoder_input_ids=ids, output_attentions=True)
                 stack = lambda xs: torch.stack([x[0] for x in xs]).numpy()  # noqa: E731
-                return stack(out.decoder_attentions), stack(out.cross_attentions), stack(out.encoder_attentions), out.logits[0]
+                return (
+                    stack(out.decoder_attentions),
+                    stack(out.cross_attentions),
+                    stack(out.encoder_attentions),
+                    out.logits[0],
+                )
             out = model(input_ids=ids, output_attentions=True)
             return torch.stack([a[0] for a in out.attentions]).numpy(), None, None, out.logits[0]
     finally:
@@ -84,7 +102,7 @@ def test_stitched_attention_equals_one_forward_pass(family, tokenizer):
         np.testing.assert_allclose(result.encoder_attention, encoder, atol=1e-4)
         assert result.encoder_tokens == tokenizer.convert_ids_to_tokens(tokenizer(PROMPT)["input_ids"])
     # probabilities: softmax of the logits at the position that predicted each generated token
-    probs = torch.softmax(logits[P - 1:total - 1].float(), dim=-1)
+    probs = torch.softmax(logits[P - 1 : total - 1].float(), dim=-1)
     chosen = torch.tensor(result.token_ids[P:])
     np.testing.assert_allclose(result.token_probs, probs[torch.arange(NEW), chosen].numpy(), atol=1e-5)
     assert np.all(result.token_probs == [max(p for _, p in alts) for alts in result.top_tokens])  # greedy
@@ -108,21 +126,25 @@ def test_sampling_is_reproducible_with_a_seed(tokenizer):
     np.testing.assert_allclose(a.attention, self_attn, atol=1e-4)
     # token_probs are the model's own distribution (before temperature), not the sampling one
     P = a.prompt_length
-    probs = torch.softmax(logits[P - 1:-1], -1)[torch.arange(NEW), torch.tensor(a.token_ids[P:])]
+    probs = torch.softmax(logits[P - 1 : -1], -1)[torch.arange(NEW), torch.tensor(a.token_ids[P:])]
     np.testing.assert_allclose(a.token_probs, probs.numpy(), atol=1e-5)
 
 
 def test_layer_and_head_selection_and_early_stop(tokenizer):
     model = model_for("gpt2", tokenizer)
     full = extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None)
-    part = extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, layers=[2, 0], heads=[1, 3], eos_token_id=None)
+    part = extract_generation(
+        model, tokenizer, PROMPT, max_new_tokens=NEW, layers=[2, 0], heads=[1, 3], eos_token_id=None
+    )
     assert part.layer_numbers == [2, 0] and part.head_numbers == [1, 3]
     np.testing.assert_allclose(part.attention, full.attention[np.ix_([2, 0], [1, 3])], atol=1e-6)
     # stop on the first generated token: one step, every array sized to it
     first = full.token_ids[full.prompt_length]
     stopped = extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=first)
     assert len(stopped.tokens) == stopped.prompt_length + 1 and len(stopped.token_probs) == 1
-    np.testing.assert_allclose(stopped.attention, full.attention[..., :len(stopped.tokens), :len(stopped.tokens)], atol=1e-5)
+    np.testing.assert_allclose(
+        stopped.attention, full.attention[..., : len(stopped.tokens), : len(stopped.tokens)], atol=1e-5
+    )
 
 
 def test_lazy_path_matches_eager(tokenizer):
@@ -140,7 +162,9 @@ def test_lazy_path_matches_eager(tokenizer):
     with pytest.raises(AttentionInputError, match="more than max_memory"):
         extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, lazy=False, max_memory=1000)
     # a subset of heads (both in KV group 1) and of layers
-    part = extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None, lazy=True, layers=[2, 1], heads=[3, 2])
+    part = extract_generation(
+        model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None, lazy=True, layers=[2, 1], heads=[3, 2]
+    )
     assert part.attention.keys.kv.shape[1] == 1
     np.testing.assert_allclose(np.asarray(part.attention), eager.attention[np.ix_([2, 1], [3, 2])], atol=1e-4)
     with pytest.raises(AttentionInputError, match="supported model types"):
@@ -152,9 +176,18 @@ def test_device_map_with_offload(tokenizer, tmp_path):
     model = model_for("llama", tokenizer)
     model.save_pretrained(tmp_path / "m")
     expected = extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None)
-    device_map = {"model.embed_tokens": "cpu", "model.layers.0": "cpu", "model.layers.1": "disk", "model.layers.2": "cpu",
-                  "model.norm": "cpu", "model.rotary_emb": "cpu", "lm_head": "disk"}
-    placed = tf.LlamaForCausalLM.from_pretrained(tmp_path / "m", device_map=device_map, offload_folder=str(tmp_path / "off"))
+    device_map = {
+        "model.embed_tokens": "cpu",
+        "model.layers.0": "cpu",
+        "model.layers.1": "disk",
+        "model.layers.2": "cpu",
+        "model.norm": "cpu",
+        "model.rotary_emb": "cpu",
+        "lm_head": "disk",
+    }
+    placed = tf.LlamaForCausalLM.from_pretrained(
+        tmp_path / "m", device_map=device_map, offload_folder=str(tmp_path / "off")
+    )
     assert "disk" in placed.hf_device_map.values()
     result = extract_generation(placed, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None)
     assert result.token_ids == expected.token_ids
@@ -169,7 +202,7 @@ def test_bad_input_gets_clear_errors(tokenizer):
         extract_generation(model, tokenizer, PROMPT, max_new_tokens=200)
     with pytest.raises(AttentionInputError, match="cannot generate"):
         extract_generation(make_model("bert", tokenizer), tokenizer, PROMPT)
-    with pytest.raises(TypeError, match="'temprature'"):
+    with pytest.raises(TypeError, match="'temprature'; did you mean 'temperature'"):
         extract_generation(model, tokenizer, PROMPT, temprature=0.7)
     with pytest.raises(TypeError, match="'output_attentions'"):
         extract_generation(model, tokenizer, PROMPT, output_attentions=True)
@@ -178,7 +211,10 @@ def test_bad_input_gets_clear_errors(tokenizer):
     model.generation_config.num_beams = 4  # many seq2seq checkpoints default to beam search
     with pytest.raises(AttentionInputError, match=r"num_beams=4 \(the model's generation_config\)"):
         extract_generation(model, tokenizer, PROMPT)
-    assert len(extract_generation(model, tokenizer, PROMPT, max_new_tokens=2, num_beams=1, eos_token_id=None).token_probs) == 2
+    assert (
+        len(extract_generation(model, tokenizer, PROMPT, max_new_tokens=2, num_beams=1, eos_token_id=None).token_probs)
+        == 2
+    )
     with pytest.raises(AttentionInputError, match="max_new_tokens must be a positive int"):
         extract_generation(model, tokenizer, PROMPT, max_new_tokens=0)
 
@@ -191,28 +227,55 @@ def test_from_generate_widget_traits(tokenizer):
     assert len(widget.token_probs) == NEW and len(widget.top_tokens[0]) == TOP_K and len(widget.entropy) == NEW
     assert widget.attention_data["self"]["shape"] == [3, 4, widget.prompt_length + NEW, widget.prompt_length + NEW]
     widget.step = 2
-    with pytest.raises(Exception, match="step 99 is outside 0..8"):
+    with pytest.raises(SelectionError, match="step 99 is outside 0..8"):
         widget.step = 99
     assert widget.step == 2
     state = widget.get_state()
     assert {"prompt_length", "token_probs", "top_tokens", "entropy", "step"} <= set(state)
     with pytest.raises(AttentionInputError, match="token_probs has 1 entries for 2 generated tokens"):
-        GenerationWidget(np.full((1, 1, 3, 3), 1 / 3, np.float32), ["a", "b", "c"], prompt_length=1, token_probs=[0.5],
-                         top_tokens=[[("b", 0.5)]], entropy=[1.0])
+        GenerationWidget(
+            np.full((1, 1, 3, 3), 1 / 3, np.float32),
+            ["a", "b", "c"],
+            prompt_length=1,
+            token_probs=[0.5],
+            top_tokens=[[("b", 0.5)]],
+            entropy=[1.0],
+        )
     widget.view = "head"  # the other views still work
+    with pytest.raises(
+        TypeError,
+        match=r"from_generate\(\) got an unexpected keyword argument 'max_new_token'; did you mean 'max_new_tokens'",
+    ):
+        from_generate(model, tokenizer, PROMPT, max_new_token=2)
+    with pytest.raises(TypeError, match="'steps'; did you mean 'step'"):
+        from_generate(model, tokenizer, PROMPT, steps=2)
     rollout = from_generate(model, tokenizer, PROMPT, max_new_tokens=2, aggregations=("rollout",), view="model", step=1)
     assert set(rollout.aggregation_data) == {"rollout"} and rollout.view == "model" and rollout.step == 1
     enc_dec = from_generate(model_for("bart", tokenizer), tokenizer, PROMPT, max_new_tokens=4)
-    assert enc_dec.prompt_length == 1 and enc_dec.decoder_tokens and set(enc_dec.attention_data) == {"encoder", "decoder", "cross"}
+    assert (
+        enc_dec.prompt_length == 1
+        and enc_dec.decoder_tokens
+        and set(enc_dec.attention_data) == {"encoder", "decoder", "cross"}
+    )
 
 
-def test_lazy_generation_goes_to_tiles(tokenizer):
+def test_lazy_generation_goes_to_tiles(tokenizer, monkeypatch):
     model = model_for("qwen2", tokenizer)
     eager = extract_generation(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None)
-    widget = from_generate(model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None, lazy=True, include_layers=[0, 2])
-    source = widget._sources["self"]
-    assert widget.attention_data["self"].get("tiled") and source.shape == (2, 4, widget.prompt_length + NEW, widget.prompt_length + NEW)
+    widget = from_generate(
+        model, tokenizer, PROMPT, max_new_tokens=NEW, eos_token_id=None, lazy=True, include_layers=[0, 2]
+    )
+    total = widget.prompt_length + NEW
+    assert widget.attention_data["self"].get("tiled") and widget.attention_data["self"]["shape"] == [2, 4, total, total]
     assert widget.num_kv_heads == 2
-    # a row as the generation view asks for it (one query row, every key, step 1) comes from q/k on demand
-    row = source.rows(1, [0, 3], 10, 11)
-    np.testing.assert_allclose(row, eager.attention[2, [0, 3], 10:11], atol=1e-4)
+    # a row as the generation view asks for it (one query row, every key, step 1), through the widget's RPC:
+    # computed from q/k on demand
+    sent = []
+    monkeypatch.setattr(widget, "send", lambda content, buffers=None: sent.append((content, buffers)))
+    params = {"kind": "self", "layer": 1, "heads": [0, 3], "q0": 10, "q1": 11, "k0": 0, "k1": total, "step": 1}
+    widget._rpc.handle(widget, {"rpc": "request", "id": "row", "method": "tile", "params": params}, [])
+    ((content, buffers),) = sent
+    assert content["id"] == "row" and "error" not in content
+    scale = np.array(content["result"]["scale"], np.float32)[:, None, None] / 255
+    row = np.frombuffer(buffers[0], np.uint8).reshape(2, 1, total) * scale
+    np.testing.assert_allclose(row, eager.attention[2, [0, 3], 10:11], atol=3e-3)  # uint8 on the wire

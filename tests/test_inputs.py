@@ -1,17 +1,12 @@
-"""Input normalisation and its errors (attn_widget.inputs), and the uint8/float16 wire encoding."""
+"""Input normalisation and its errors (attn_widget.arrays), and the uint8/float16 wire encoding."""
 
 import numpy as np
 import pytest
 import torch
+from helpers import softmax_attention
 
 from attn_widget import AttentionInputError, AttentionWidget, quantize_attention
-from attn_widget.inputs import check_tokens, prettify_tokens, to_attention_array
-
-
-def softmax_attention(layers=2, heads=3, n=5, batch=None, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    shape = (batch, heads, n, n) if batch else (heads, n, n)
-    return tuple(torch.softmax(torch.randn(*shape, generator=g), -1) for _ in range(layers))
+from attn_widget.arrays import check_tokens, prettify_tokens, to_attention_array
 
 
 def test_tuple_of_batched_layers_becomes_layers_heads_query_key():

@@ -6,13 +6,20 @@ import re
 import numpy as np
 import pytest
 import traitlets
-from ipywidgets.widgets.widget import _remove_buffers
 from IPython.display import HTML
+from ipywidgets.widgets.widget import _remove_buffers
 from tiny_models import HEADS, HIDDEN, LAYERS, make_model
 
 import attn_widget
-from attn_widget import AttentionInputError, AttentionResult, AttentionWidget, extract_attention, from_model, neuron_view
-from attn_widget.qk import UnsupportedModelError
+from attn_widget import (
+    AttentionInputError,
+    AttentionResult,
+    AttentionWidget,
+    extract_attention,
+    from_model,
+    neuron_view,
+)
+from attn_widget.errors import UnsupportedModelError
 
 HEAD_DIM = HIDDEN // HEADS
 TEXT, PAIR = "the cat sat on the mat", "a dog ran"
@@ -36,6 +43,7 @@ def test_neuron_data_is_float16_buffers_whose_softmax_is_the_model_attention(tok
     assert data["causal"] is False and w.sentence_b_start == w.tokens.index("[SEP]") + 1
     assert all(len(b) == HEADS * seq * HEAD_DIM * 2 for b in data["queries"] + data["keys"])
 
+    w.stats_requested = True  # as the browser's summary view or "Colour by" does
     state, paths, buffers = _remove_buffers(w.get_state())
     assert ["neuron_data", "keys", LAYERS - 1] in paths and ["neuron_data", "queries", 0] in paths
     assert len(buffers) == 3 * LAYERS + 1  # attention, queries, keys: one buffer each per layer; head statistics
@@ -86,14 +94,17 @@ def test_bytes_for_12_layers_12_heads_head_dim_64_at_128_tokens():
     scores = rng.standard_normal((12, 12, 128, 128)).astype(np.float32)
     attention = np.exp(scores) / np.exp(scores).sum(-1, keepdims=True)
     result = AttentionResult(tokens=[f"t{i}" for i in range(128)], attention=attention, queries=qk[0], keys=qk[1])
-    state, _, buffers = _remove_buffers(AttentionWidget.from_result(result, view="neuron").get_state())
+    widget = AttentionWidget.from_result(result, view="neuron", stats_requested=True)  # stats as "Colour by" asks
+    state, _, buffers = _remove_buffers(widget.get_state())
     stats = 13 * 12 * 12 * 4  # head_statistics: 13 float32 (layers, heads) arrays
     assert sum(len(b) for b in buffers) == 2 * 12 * 12 * 128 * 64 * 2 + 12 * 12 * 128 * 128 + stats == 7_085_376
     traits = {k: v for k, v in state.items() if k not in ("_esm", "_css")}
     assert len(json.dumps(traits)) < 10_000
 
 
-@pytest.mark.parametrize(("family", "pair", "causal"), [("bert", PAIR, False), ("gpt2", None, True), ("llama", None, True)])
+@pytest.mark.parametrize(
+    ("family", "pair", "causal"), [("bert", PAIR, False), ("gpt2", None, True), ("llama", None, True)]
+)
 def test_show_returns_self_contained_neuron_view(family, pair, causal, tokenizer):
     model = make_model(family, tokenizer)
     html = neuron_view.show(model, family, tokenizer, TEXT, pair, layer=2, head=1, html_action="return")
@@ -117,9 +128,13 @@ def test_show_view_displays_and_submodule_import(tokenizer, capsys):
 
 def test_show_errors(tokenizer):
     bert = make_model("bert", tokenizer)
-    with pytest.raises(ValueError, match=r"model_type 'gpt2' does not match the model: BertModel has config.model_type 'bert'"):
+    with pytest.raises(
+        ValueError, match=r"model_type 'gpt2' does not match the model: BertModel has config.model_type 'bert'"
+    ):
         neuron_view.show(bert, "gpt2", tokenizer, TEXT)
-    with pytest.raises(UnsupportedModelError, match="model_type 'xlnet' is not supported; supported model types: bert, roberta"):
+    with pytest.raises(
+        UnsupportedModelError, match="model_type 'xlnet' is not supported; supported model types: bert, roberta"
+    ):
         neuron_view.show(bert, "xlnet", tokenizer, TEXT)
     with pytest.raises(UnsupportedModelError, match=r"BartForConditionalGeneration \(model_type 'bart'\)"):
         from_model(make_model("bart", tokenizer), tokenizer, TEXT, view="neuron")

@@ -5,8 +5,10 @@ import pytest
 import torch
 from tiny_models import HEADS, HIDDEN, LAYERS, make_model
 
-from attn_widget.extract import AttentionResult, eager_attention, extract_attention
-from attn_widget.qk import ADAPTERS, UnsupportedModelError, attention_modules, capture_qk, neuron_payload
+from attn_widget.arrays import AttentionResult
+from attn_widget.errors import UnsupportedModelError
+from attn_widget.models import FAMILIES, attention_modules, capture_projections, eager_attention, extract_attention
+from attn_widget.wire import neuron_payload
 
 HEAD_DIM = HIDDEN // HEADS
 CAUSAL = {"gpt2", "llama", "mistral", "qwen2"}
@@ -38,7 +40,7 @@ def visible(family: str, seq: int) -> np.ndarray:
     return causal if family in CAUSAL else np.ones((seq, seq), dtype=bool)
 
 
-@pytest.mark.parametrize("family", list(ADAPTERS))
+@pytest.mark.parametrize("family", list(FAMILIES))
 def test_softmax_of_captured_qk_equals_model_attention(family, tokenizer):
     model = make_model(family, tokenizer)
     pair = "my friend likes tea and cake" if family == "bert" else None
@@ -46,7 +48,7 @@ def test_softmax_of_captured_qk_equals_model_attention(family, tokenizer):
     seq = len(result.tokens)
     assert result.queries.shape == result.keys.shape == (LAYERS, HEADS, seq, HEAD_DIM)
     assert result.queries.dtype == result.keys.dtype == np.float32
-    np.testing.assert_allclose(result.extras["qk_scaling"], HEAD_DIM ** -0.5, rtol=1e-6)
+    np.testing.assert_allclose(result.extras["qk_scaling"], HEAD_DIM**-0.5, rtol=1e-6)
     if family == "bert":
         assert result.sentence_b_start == result.tokens.index("[SEP]") + 1
     rebuilt = softmax_attention(result.queries, result.keys, result.extras["qk_scaling"], visible(family, seq))
@@ -80,7 +82,7 @@ def test_rotary_keys_differ_from_unrotated_projection(tokenizer):
 def test_padding_mask_with_batched_capture(tokenizer):
     model = make_model("bert", tokenizer)
     batch = tokenizer(["the cat sat on the mat and the dog ran", "a bird sang"], padding=True, return_tensors="pt")
-    with eager_attention(model), torch.no_grad(), capture_qk(model) as qk:
+    with eager_attention(model), torch.no_grad(), capture_projections(model) as qk:
         out = model(**batch, output_attentions=True)
     queries, keys = qk.arrays(batch_index=1)
     key_mask = np.broadcast_to(batch["attention_mask"][1].numpy().astype(bool), (queries.shape[2],) * 2)
@@ -111,7 +113,7 @@ def test_hooks_removed_when_forward_raises(family, tokenizer):
 
 def test_hooks_removed_after_success_inside_capture_context(tokenizer):
     model = make_model("gpt2", tokenizer)
-    with capture_qk(model) as qk, torch.no_grad():
+    with capture_projections(model) as qk, torch.no_grad():
         assert hook_count(model) == LAYERS
         model(**tokenizer(TEXT, return_tensors="pt"))  # default sdpa: capture does not need eager
     assert hook_count(model) == 0
@@ -120,7 +122,7 @@ def test_hooks_removed_after_success_inside_capture_context(tokenizer):
 
 
 def test_capture_without_forward_names_missing_layers(tokenizer):
-    with capture_qk(make_model("distilbert", tokenizer)) as qk:
+    with capture_projections(make_model("distilbert", tokenizer)) as qk:
         pass
     with pytest.raises(RuntimeError, match=r"layer\(s\) \[0, 1, 2\]"):
         qk.arrays()
@@ -143,7 +145,7 @@ def test_neuron_payload_round_trips_float16_buffers(tokenizer):
     assert payload["shape"] == [LAYERS, HEADS, seq, HEAD_DIM]
     assert payload["head_dim"] == HEAD_DIM and payload["dtype"] == "float16"
     assert payload["layers"] == list(range(LAYERS))
-    assert payload["scaling"] == pytest.approx([HEAD_DIM ** -0.5] * LAYERS)
+    assert payload["scaling"] == pytest.approx([HEAD_DIM**-0.5] * LAYERS)
     for name, array in (("queries", result.queries), ("keys", result.keys)):
         assert all(isinstance(b, bytes) and len(b) == HEADS * seq * HEAD_DIM * 2 for b in payload[name])
         decoded = np.stack([np.frombuffer(b, dtype="<f2").reshape(HEADS, seq, HEAD_DIM) for b in payload[name]])
@@ -171,8 +173,9 @@ def test_neuron_payload_size_bert_base_shape():
     """12 layers × 12 heads × head_dim 64 at 128 tokens: 2 × 12·12·128·64 halves = 4.7 MB."""
     rng = np.random.default_rng(0)
     qk = rng.standard_normal((2, 12, 12, 128, 64), dtype=np.float32)
-    result = AttentionResult(tokens=["t"] * 128, attention=np.zeros((12, 12, 128, 128), np.float32),
-                             queries=qk[0], keys=qk[1])
+    result = AttentionResult(
+        tokens=["t"] * 128, attention=np.zeros((12, 12, 128, 128), np.float32), queries=qk[0], keys=qk[1]
+    )
     payload = neuron_payload(result)
     assert sum(len(b) for b in payload["queries"] + payload["keys"]) == 4_718_592
     assert payload["scaling"] == [0.125] * 12
@@ -188,4 +191,6 @@ def test_neuron_payload_errors(tokenizer):
     with pytest.raises(ValueError, match="float16 range"):
         neuron_payload(result)
     with pytest.raises(IndexError):
-        neuron_payload(AttentionResult(tokens=[], attention=result.attention, queries=result.keys, keys=result.keys), layer=1)
+        neuron_payload(
+            AttentionResult(tokens=[], attention=result.attention, queries=result.keys, keys=result.keys), layer=1
+        )

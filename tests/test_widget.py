@@ -5,13 +5,11 @@ import json
 import numpy as np
 import pytest
 import traitlets
+from helpers import TOKENS, softmax_attention
 from IPython.display import HTML
 
 import attn_widget
 from attn_widget import AttentionInputError, AttentionWidget, head_view, model_view
-from test_inputs import softmax_attention
-
-TOKENS = ["[CLS]", "the", "cat", "[SEP]", "dog"]
 
 
 def test_attention_travels_as_binary_buffers_not_json_floats():
@@ -19,6 +17,7 @@ def test_attention_travels_as_binary_buffers_not_json_floats():
 
     def wire(n: int):
         w = AttentionWidget(softmax_attention(layers=2, heads=3, n=n), [f"t{i}" for i in range(n)])
+        w.stats_requested = True  # as the browser's summary view or "Colour by" does
         state, paths, buffers = _remove_buffers(w.get_state())
         traits = {k: v for k, v in state.items() if k not in ("_esm", "_css")}  # the renderer source
         return traits, paths, buffers
@@ -62,14 +61,24 @@ def test_include_layers_keeps_model_layer_numbers():
 def test_encoder_decoder_blocks_and_filter_default():
     enc, dec = softmax_attention(n=5), softmax_attention(n=3)
     cross = tuple(np.full((3, 3, 5), 0.2, np.float32) for _ in range(2))
-    w = AttentionWidget(encoder_attention=enc, decoder_attention=dec, cross_attention=cross,
-                        encoder_tokens=TOKENS, decoder_tokens=["<s>", "le", "chat"])
+    w = AttentionWidget(
+        encoder_attention=enc,
+        decoder_attention=dec,
+        cross_attention=cross,
+        encoder_tokens=TOKENS,
+        decoder_tokens=["<s>", "le", "chat"],
+    )
     assert set(w.attention_data) == {"encoder", "decoder", "cross"}
     assert w.attention_data["cross"]["shape"] == [2, 3, 3, 5]
     assert w.attention_filter == "encoder" and w.decoder_tokens == ["<s>", "le", "chat"]
     with pytest.raises(AttentionInputError, match="2 decoder_tokens but the attention has 3"):
-        AttentionWidget(encoder_attention=enc, decoder_attention=dec, cross_attention=cross,
-                        encoder_tokens=TOKENS, decoder_tokens=["<s>", "le"])
+        AttentionWidget(
+            encoder_attention=enc,
+            decoder_attention=dec,
+            cross_attention=cross,
+            encoder_tokens=TOKENS,
+            decoder_tokens=["<s>", "le"],
+        )
 
 
 def test_self_attention_must_be_square():
@@ -86,8 +95,14 @@ def test_head_view_return_is_self_contained_html():
 
 
 def test_model_view_options_map_to_traits():
-    html = model_view(softmax_attention(layers=3, heads=4, n=5), TOKENS, display_mode="light",
-                      include_layers=[0, 2], include_heads=[1, 3], html_action="return")
+    html = model_view(
+        softmax_attention(layers=3, heads=4, n=5),
+        TOKENS,
+        display_mode="light",
+        include_layers=[0, 2],
+        include_heads=[1, 3],
+        html_action="return",
+    )
     assert '"view":"model"' in html.data and '"theme":"light"' in html.data
     assert '"include_heads":[1,3]' in html.data and '"layer_numbers":[0,2]' in html.data
     with pytest.raises(ValueError, match="html_action"):
@@ -105,9 +120,21 @@ def test_bertviz_signatures_match():
     import inspect
 
     head = inspect.signature(attn_widget.head_view).parameters
-    assert list(head)[:13] == ["attention", "tokens", "sentence_b_start", "prettify_tokens", "layer", "heads",
-                               "encoder_attention", "decoder_attention", "cross_attention", "encoder_tokens",
-                               "decoder_tokens", "include_layers", "html_action"]
+    assert list(head)[:13] == [
+        "attention",
+        "tokens",
+        "sentence_b_start",
+        "prettify_tokens",
+        "layer",
+        "heads",
+        "encoder_attention",
+        "decoder_attention",
+        "cross_attention",
+        "encoder_tokens",
+        "decoder_tokens",
+        "include_layers",
+        "html_action",
+    ]
     model = inspect.signature(attn_widget.model_view).parameters
     assert model["display_mode"].default == "dark" and model["html_action"].default == "view"
     assert head["prettify_tokens"].default is True

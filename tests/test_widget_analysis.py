@@ -5,22 +5,23 @@ import json
 import numpy as np
 import pytest
 import traitlets
+from helpers import TOKENS, softmax_attention
+from tiny_models import make_model
 
 import attn_widget
 from attn_widget import AttentionInputError, AttentionWidget
 from attn_widget.analysis import FLOW_MAX_TOKENS, attention_flow, attention_rollout, head_statistics
-from attn_widget.quantize import QuantizedAttention
-from test_inputs import softmax_attention
-from tiny_models import make_model
-
-TOKENS = ["[CLS]", "the", "cat", "[SEP]", "dog"]
+from attn_widget.wire import QuantizedAttention
 
 
 def decode(state: dict) -> np.ndarray:
-    return QuantizedAttention(state["layers"], np.array(state["scale"]), tuple(state["shape"]), state["dtype"]).dequantize()
+    return QuantizedAttention(
+        state["layers"], np.array(state["scale"]), tuple(state["shape"]), state["dtype"]
+    ).dequantize()
 
 
 def stats_of(w: AttentionWidget) -> dict[str, np.ndarray]:
+    w.stats_requested = True  # as the browser's summary view or "Colour by" does
     s = w.head_stats
     return dict(zip(s["names"], np.frombuffer(s["values"], "<f4").reshape(-1, *s["shape"])))
 
@@ -43,17 +44,23 @@ def test_rollout_and_flow_blocks_match_analysis_and_are_small():
 def test_include_layers_selects_rollout_layers_of_the_whole_model():
     a = softmax_attention(layers=4, heads=2, n=5)
     w = AttentionWidget(a, TOKENS, aggregations=("rollout",), include_layers=[1, 3])
-    np.testing.assert_allclose(decode(w.aggregation_data["rollout"])[:, 0], attention_rollout(a, per_layer=True)[[1, 3]], atol=2e-3)
+    np.testing.assert_allclose(
+        decode(w.aggregation_data["rollout"])[:, 0], attention_rollout(a, per_layer=True)[[1, 3]], atol=2e-3
+    )
 
 
 def test_unavailable_aggregations_say_why():
     n = FLOW_MAX_TOKENS + 1
-    w = AttentionWidget(softmax_attention(layers=2, heads=2, n=n), [f"t{i}" for i in range(n)], aggregations=("rollout", "flow"))
+    w = AttentionWidget(
+        softmax_attention(layers=2, heads=2, n=n), [f"t{i}" for i in range(n)], aggregations=("rollout", "flow")
+    )
     assert "rollout" in w.aggregation_data and "flow" not in w.aggregation_data
     assert f"max_tokens={FLOW_MAX_TOKENS}" in w.aggregation_notes["flow"]
     with pytest.raises(traitlets.TraitError, match="'flow' is not available: attention flow is exact max-flow"):
         w.aggregation = "flow"
-    subset = AttentionWidget(softmax_attention(layers=2, heads=2, n=5), TOKENS, layer_numbers=[3, 7], aggregations=("rollout",))
+    subset = AttentionWidget(
+        softmax_attention(layers=2, heads=2, n=5), TOKENS, layer_numbers=[3, 7], aggregations=("rollout",)
+    )
     assert subset.aggregation_data == {} and "every layer and head" in subset.aggregation_notes["rollout"]
     tiled = AttentionWidget(softmax_attention(n=5), TOKENS, transport="tiles", aggregations=("rollout",))
     assert tiled.aggregation_data == {} and "tiled transport" in tiled.aggregation_notes["rollout"]
@@ -69,7 +76,7 @@ def test_from_model_value_weighted_and_tokenizer_special_tokens(tokenizer):
     assert w.special_positions == [i for i, t in enumerate(w.tokens) if t in ("[CLS]", "[SEP]")] == [0, 4, 8]
     value = decode(w.aggregation_data["value"])
     assert value.shape == (3, 4, 9, 9)
-    want = attn_widget.analysis.value_weighted_attention(model, tokenizer, "the cat sat", "a dog ran", normalize=True)
+    want = attn_widget.models.value_weighted_attention(model, tokenizer, "the cat sat", "a dog ran", normalize=True)
     np.testing.assert_allclose(value, want.per_head, atol=2e-3)  # the analysis result, as sent (float16 / uint8)
     assert not np.allclose(value, decode(w.attention_data["self"]), atol=0.05)  # differs from raw attention
 
@@ -97,9 +104,14 @@ def test_head_stats_travel_as_float32_buffers_and_enable_the_summary_view():
     assert sum(len(b) for b in buffers) == len(expected) * 144 * 4 and len(json.dumps(state)) < 500
     w.view = "summary"
     assert w.view == "summary"
-    lazy_free = AttentionWidget(encoder_attention=softmax_attention(n=5), decoder_attention=softmax_attention(n=3),
-                                cross_attention=np.full((2, 3, 3, 5), 0.2, np.float32), encoder_tokens=TOKENS,
-                                decoder_tokens=["<s>", "x", "</s>"])
+    lazy_free = AttentionWidget(
+        encoder_attention=softmax_attention(n=5),
+        decoder_attention=softmax_attention(n=3),
+        cross_attention=np.full((2, 3, 3, 5), 0.2, np.float32),
+        encoder_tokens=TOKENS,
+        decoder_tokens=["<s>", "x", "</s>"],
+    )
+    lazy_free.stats_requested = True
     assert lazy_free.head_stats == {} and lazy_free.decoder_special_positions == [0, 2]
     with pytest.raises(traitlets.TraitError, match="summary view needs head statistics"):
         lazy_free.view = "summary"
@@ -117,6 +129,7 @@ def test_diff_is_signed_float16_of_a_minus_b(tokenizer):
     np.testing.assert_allclose(d, a.attention - b.attention, atol=1e-3)
     assert d.min() < -0.01 and d.max() > 0.01
     assert w.tokens[2] == "cat|dog" and w.tokens[1] == "the"
+    w.stats_requested = True
     assert w.head_stats == {}  # statistics of differences are not offered
     same = AttentionWidget.diff(a.attention, a.attention, a.tokens)
     assert not np.any(decode(same.attention_data["self"]))
@@ -134,3 +147,29 @@ def test_diff_errors_are_clear():
         AttentionWidget(a - a, TOKENS, signed=True)
     with pytest.raises(AttentionInputError, match="aggregations apply to self-attention probabilities"):
         AttentionWidget.diff(a, a, TOKENS, aggregations=("rollout",))
+
+
+@pytest.mark.parametrize("view", ["head", "neuron"])
+def test_from_model_with_value_aggregation_runs_the_model_once(tokenizer, view):
+    model = make_model("gpt2", tokenizer)
+    forwards = []
+    model.register_forward_pre_hook(lambda *_: forwards.append(1))
+    w = attn_widget.from_model(model, tokenizer, "the cat sat on the mat", aggregations=("rollout", "value"), view=view)
+    assert len(forwards) == 1
+    assert {"rollout", "value"} <= set(w.aggregation_data) and bool(w.neuron_data) == (view == "neuron")
+    want = attn_widget.models.value_weighted_attention(model, tokenizer, "the cat sat on the mat", normalize=True)
+    np.testing.assert_allclose(decode(w.aggregation_data["value"]), want.per_head, atol=2e-3)
+
+
+def test_head_statistics_are_computed_when_first_asked_for():
+    a = softmax_attention(layers=2, heads=3, n=5)
+    w = AttentionWidget(a, TOKENS)
+    assert w.head_stats == {} and w.stats_requested is False  # nothing computed at construction
+    sent = []
+    w.observe(lambda change: sent.append(change["name"]), names=["head_stats"])
+    w.stats_requested = True  # what the browser does for the summary view or "Colour by"
+    assert sent == ["head_stats"] and list(stats_of(w)) == list(head_statistics(a, TOKENS))
+    summary = AttentionWidget(a, TOKENS, view="summary")  # asking for the summary view computes them too
+    assert summary.view == "summary" and summary.head_stats["names"] == w.head_stats["names"]
+    page = AttentionWidget(a, TOKENS).to_html()  # exported pages have them up front
+    assert '"head_stats":{"names":["entropy"' in page

@@ -40,36 +40,80 @@ def make_model(family: str, tokenizer, **overrides):
     pad = tokenizer.pad_token_id
     common = dict(vocab_size=v, pad_token_id=pad)
     if family == "bert":
-        cfg = tf.BertConfig(hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
-                            intermediate_size=64, max_position_embeddings=128, **common)
+        cfg = tf.BertConfig(
+            hidden_size=HIDDEN,
+            num_hidden_layers=LAYERS,
+            num_attention_heads=HEADS,
+            intermediate_size=64,
+            max_position_embeddings=128,
+            **common,
+        )
         cls = tf.BertModel
     elif family == "roberta":
-        cfg = tf.RobertaConfig(hidden_size=HIDDEN, num_hidden_layers=LAYERS, num_attention_heads=HEADS,
-                               intermediate_size=64, max_position_embeddings=130, **common)
+        cfg = tf.RobertaConfig(
+            hidden_size=HIDDEN,
+            num_hidden_layers=LAYERS,
+            num_attention_heads=HEADS,
+            intermediate_size=64,
+            max_position_embeddings=130,
+            **common,
+        )
         cls = tf.RobertaModel
     elif family == "distilbert":
-        cfg = tf.DistilBertConfig(dim=HIDDEN, n_layers=LAYERS, n_heads=HEADS, hidden_dim=64,
-                                  max_position_embeddings=128, **common)
+        cfg = tf.DistilBertConfig(
+            dim=HIDDEN, n_layers=LAYERS, n_heads=HEADS, hidden_dim=64, max_position_embeddings=128, **common
+        )
         cls = tf.DistilBertModel
     elif family == "gpt2":
-        cfg = tf.GPT2Config(n_embd=HIDDEN, n_layer=LAYERS, n_head=HEADS, n_positions=128, vocab_size=v,
-                            bos_token_id=tokenizer.cls_token_id, eos_token_id=tokenizer.sep_token_id)
+        cfg = tf.GPT2Config(
+            n_embd=HIDDEN,
+            n_layer=LAYERS,
+            n_head=HEADS,
+            n_positions=128,
+            vocab_size=v,
+            bos_token_id=tokenizer.cls_token_id,
+            eos_token_id=tokenizer.sep_token_id,
+        )
         cls = tf.GPT2LMHeadModel
     elif family == "bart":
-        cfg = tf.BartConfig(d_model=HIDDEN, encoder_layers=LAYERS, decoder_layers=LAYERS,
-                            encoder_attention_heads=HEADS, decoder_attention_heads=HEADS,
-                            encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=128,
-                            decoder_start_token_id=tokenizer.cls_token_id, bos_token_id=tokenizer.cls_token_id,
-                            eos_token_id=tokenizer.sep_token_id, **common)
+        cfg = tf.BartConfig(
+            d_model=HIDDEN,
+            encoder_layers=LAYERS,
+            decoder_layers=LAYERS,
+            encoder_attention_heads=HEADS,
+            decoder_attention_heads=HEADS,
+            encoder_ffn_dim=64,
+            decoder_ffn_dim=64,
+            max_position_embeddings=128,
+            decoder_start_token_id=tokenizer.cls_token_id,
+            bos_token_id=tokenizer.cls_token_id,
+            eos_token_id=tokenizer.sep_token_id,
+            **common,
+        )
         cls = tf.BartForConditionalGeneration
     elif family == "t5":
-        cfg = tf.T5Config(d_model=HIDDEN, d_kv=8, d_ff=64, num_layers=LAYERS, num_heads=HEADS,
-                          decoder_start_token_id=pad, eos_token_id=tokenizer.sep_token_id, **common)
+        cfg = tf.T5Config(
+            d_model=HIDDEN,
+            d_kv=8,
+            d_ff=64,
+            num_layers=LAYERS,
+            num_heads=HEADS,
+            decoder_start_token_id=pad,
+            eos_token_id=tokenizer.sep_token_id,
+            **common,
+        )
         cls = tf.T5ForConditionalGeneration
     elif family in ("llama", "qwen2", "mistral"):
         cfg_cls = {"llama": tf.LlamaConfig, "qwen2": tf.Qwen2Config, "mistral": tf.MistralConfig}[family]
-        cfg = cfg_cls(hidden_size=HIDDEN, intermediate_size=64, num_hidden_layers=LAYERS,
-                      num_attention_heads=HEADS, num_key_value_heads=2, max_position_embeddings=128, **common)
+        cfg = cfg_cls(
+            hidden_size=HIDDEN,
+            intermediate_size=64,
+            num_hidden_layers=LAYERS,
+            num_attention_heads=HEADS,
+            num_key_value_heads=2,
+            max_position_embeddings=128,
+            **common,
+        )
         cls = {"llama": tf.LlamaForCausalLM, "qwen2": tf.Qwen2ForCausalLM, "mistral": tf.MistralForCausalLM}[family]
     else:
         raise ValueError(f"unknown family {family!r}")

@@ -17,6 +17,14 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-results"
 
 
+def pytest_collection_modifyitems(items):
+    """Everything in tests/e2e is marked ``e2e`` (``pytest -m "not e2e"`` runs the rest)."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory):
     server = LabServer(tmp_path_factory.mktemp("lab"))

@@ -63,7 +63,7 @@ def test_head_view_return_and_model_view_files(browser, tmp_path):
 def test_several_widgets_in_one_file_are_independent(browser, tmp_path):
     widgets = [AttentionWidget(attention(8, seed=s), TOKENS) for s in range(3)]
     path = tmp_path / "three.html"
-    path.write_text(widget_html(widgets))
+    path.write_text(widget_html([w.wire_state() for w in widgets]))
     assert path.read_text().count('class="aw-esm"') == 1  # one renderer copy per page
     with offline_page(browser) as (page, blocked):
         open_export(page, path, 3)
@@ -81,7 +81,7 @@ def test_several_widgets_in_one_file_are_independent(browser, tmp_path):
 
 def test_toolbar_saves_png_and_svg(browser, tmp_path):
     path = tmp_path / "two.html"
-    path.write_text(widget_html([AttentionWidget(attention(8), TOKENS, mode="lines"), AttentionWidget(attention(8), TOKENS, view="model")]))
+    path.write_text(widget_html([w.wire_state() for w in (AttentionWidget(attention(8), TOKENS, mode="lines"), AttentionWidget(attention(8), TOKENS, view="model"))]))
     with offline_page(browser) as (page, _):
         open_export(page, path, 2)
         saved = {}

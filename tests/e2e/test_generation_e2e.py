@@ -50,12 +50,12 @@ def test_slider_and_play_reveal_generation_and_sync_step(lab, page):
         page.wait_for_function("([sel, s]) => Number(document.querySelector(sel).dataset.step) >= s", arg=[VIEW, step])
         shots.add(page.locator(f"{VIEW} .aw-gen-text").screenshot())
     assert len(shots) >= 3  # the strip looked different as tokens appeared
-    page.wait_for_function("(sel) => document.querySelector(sel).dataset.step === String(%d)" % NEW, arg=VIEW)
+    page.wait_for_function(f"(sel) => document.querySelector(sel).dataset.step === '{NEW}'", arg=VIEW)
     assert f"STEP {NEW}" in run_cell(page, 1)
 
     # Kernel → browser.
     run_cell(page, 2)
-    page.wait_for_function("(sel) => document.querySelector(sel).dataset.visible === String(%d)" % (prompt + 2), arg=VIEW)
+    page.wait_for_function(f"(sel) => document.querySelector(sel).dataset.visible === '{prompt + 2}'", arg=VIEW)
     assert page.locator(f"{VIEW} .aw-gen-step").input_value() == "2"
 
     # Hover a generated token, then ← moves the focus to the prompt's last token.

@@ -86,7 +86,7 @@ def test_two_neuron_views_in_one_standalone_page(page, tokenizer):
     gpt2 = from_model(make_model("gpt2", tokenizer), tokenizer, TEXT, view="neuron", theme="dark", head=1)
     errors = []
     page.on("pageerror", lambda e: errors.append(e))
-    page.set_content(widget_html([bert, gpt2]))
+    page.set_content(widget_html([bert.wire_state(), gpt2.wire_state()]))
     page.wait_for_selector("body[data-attn-widget-ready]")
     for theme in ("light", "dark"):
         assert page.evaluate(PAINTED, f".attn-widget[data-theme={theme}] .aw-n-lines") > 200
@@ -97,7 +97,12 @@ def test_two_neuron_views_in_one_standalone_page(page, tokenizer):
     assert (first.get_attribute("data-query"), second.get_attribute("data-query")) == ("2", "4")
     assert first.locator('.aw-n-number[data-column="softmax"]').count() == 12
     assert second.locator('.aw-n-number[data-column="softmax"]').count() == 5  # causal
-    total = sum(float(v) for v in second.locator('.aw-n-number[data-column="softmax"]').evaluate_all("els => els.map(e => e.dataset.value)"))
+    total = sum(
+        float(v)
+        for v in second.locator('.aw-n-number[data-column="softmax"]').evaluate_all(
+            "els => els.map(e => e.dataset.value)"
+        )
+    )
     assert abs(total - 1) < 1e-9
 
     heads = page.locator(".attn-widget .aw-nhead")

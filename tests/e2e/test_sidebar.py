@@ -135,7 +135,6 @@ def test_clicking_runs_draws_charts_and_smoothing_redraws(lab, page, logdir):
     assert len(lines) == 1 + 2 * 50 + 2 * 30  # two tags of both runs, every point
 
 
-
 def test_auto_refresh_follows_a_growing_run(lab, page, logdir):
     write_run(logdir / "delta", steps=10)
     configure(lab, logdir="tb", refreshInterval=1)

@@ -6,7 +6,7 @@ from notebook import open_notebook, run_cell, write_notebook
 SETUP = """
 import numpy as np
 from attn_widget import AttentionWidget
-from attn_widget.lazy import LazyAttention
+from attn_widget.arrays import LazyAttention
 rng = np.random.default_rng(0)
 q, k = rng.normal(size=(2, 4, 1500, 8)).astype(np.float32), rng.normal(size=(2, 4, 1500, 8)).astype(np.float32)
 lazy = LazyAttention(q, k, [1.0, 1.0], causal=True)
@@ -27,7 +27,9 @@ def test_zooming_fetches_full_resolution_tiles_from_the_kernel(lab, page):
     key = strongest_key(700)
     write_notebook(lab, "tiles.ipynb", [SETUP, f'print("WEIGHT %.6f" % lazy.rows(0, [1], 700, 701)[0, 0, {key}])'])
     open_notebook(page, lab, "tiles.ipynb")
-    assert "TILED True 31752" in run_cell(page, 0)  # 2 layers × 4 heads × 63² thumbnails (step 24), not 18 MB of weights
+    assert "TILED True 31752" in run_cell(
+        page, 0
+    )  # 2 layers × 4 heads × 63² thumbnails (step 24), not 18 MB of weights
     root = page.locator(".attn-widget")
     page.wait_for_function("() => Number(document.querySelector('.attn-widget')?.dataset.tiles) >= 1")
     status = root.locator(".aw-heatmap-status")

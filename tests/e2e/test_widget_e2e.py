@@ -32,10 +32,14 @@ def test_head_view_paints_and_syncs_both_ways(lab, page):
         'print("HEADS", w.heads, "LAYER", w.layer)',
         "w.layer = 2",
     ])  # fmt: skip
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
     open_notebook(page, lab, "head.ipynb")
     run_cell(page, 0)
     canvas = ".attn-widget .aw-head-canvas"
     page.locator(canvas).wait_for(state="visible")
+    # anywidget's current module shape (`export default { render }`): no deprecation warning.
+    assert not [m for m in console if "Direct export of a 'render'" in m], console
     assert page.evaluate(PAINTED, canvas) > 500  # lines and labels drawn
     assert page.locator(".attn-widget .aw-filter").is_visible()  # sentence pair ⇒ A/B filter offered
 
@@ -100,4 +104,7 @@ def test_auto_theme_follows_jupyterlab_dark(lab, page):
     finally:  # the theme is a user setting of the shared test server
         page.evaluate(change_theme, "JupyterLab Light")
     assert root.get_attribute("data-theme") == "dark" and light != dark
-    assert dark == page.evaluate("(c) => { const d = document.createElement('div'); d.style.color = c; document.body.append(d); const v = getComputedStyle(d).color; d.remove(); return v; }", lab_dark)
+    assert dark == page.evaluate(
+        "(c) => { const d = document.createElement('div'); d.style.color = c; document.body.append(d); const v = getComputedStyle(d).color; d.remove(); return v; }",
+        lab_dark,
+    )
