@@ -5,10 +5,10 @@ BertViz-compatible ``head_view``/``model_view``, and a TensorBoard runs sidebar 
 """
 
 from . import config, neuron_view
-from .api import from_model
+from .api import from_generate, from_model
 from .arrays import AttentionResult
 from .errors import AttentionInputError
-from .models import extract_attention
+from .models import extract_attention, extract_generation
 from .views import head_view, model_view
 from .widget import AttentionWidget
 from .wire import quantize_attention
@@ -22,6 +22,8 @@ __all__ = [
     "AttentionWidget",
     "config",
     "extract_attention",
+    "extract_generation",
+    "from_generate",
     "from_model",
     "head_view",
     "model_view",

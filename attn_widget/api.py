@@ -1,11 +1,12 @@
-"""``from_model``: run a model and show its attention, the one-call entry point."""
+"""``from_model`` / ``from_generate``: run a model and show its attention, the one-call entry points."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .errors import check_keywords, parameter_names
-from .models import extract_attention
+from .generation_widget import GenerationWidget
+from .models import extract_attention, extract_generation, generation_keywords
 from .widget import AttentionWidget
 
 #: Options of from_model that go to extract_attention, not to the widget. ``heads`` stays the widget's
@@ -38,7 +39,32 @@ def from_model(
     if result.value_norms is not None:
         widget_options["value_weighted"] = result.value_norms.normalized().per_head
     widget_options.setdefault("special_tokens", tokenizer.all_special_tokens)
-    kv_heads = getattr(model.config, "num_key_value_heads", None)
-    if kv_heads and kv_heads < model.config.num_attention_heads and result.head_numbers is None:
-        widget_options.setdefault("num_kv_heads", kv_heads)  # the model view groups query heads by KV head
+    for name, value in _kv_heads(model, result.head_numbers).items():
+        widget_options.setdefault(name, value)
     return AttentionWidget.from_result(result, **widget_options)
+
+
+def _kv_heads(model: Any, head_numbers: Any) -> dict[str, int]:
+    """``num_kv_heads`` for a grouped-query model with every head extracted (the model view groups query heads by KV head)."""
+    kv_heads = getattr(model.config, "num_key_value_heads", None)
+    if kv_heads and kv_heads < model.config.num_attention_heads and head_numbers is None:
+        return {"num_kv_heads": kv_heads}
+    return {}
+
+
+def from_generate(model: Any, tokenizer: Any, prompt: str, **options: Any) -> GenerationWidget:
+    """Generate after ``prompt`` and return a :class:`~attn_widget.generation_widget.GenerationWidget` of it.
+
+    Keyword arguments are :func:`~attn_widget.models.extract_generation`'s (``max_new_tokens``,
+    ``layers``, ``heads``, ``seed``, generate's decoding options) or the widget's (``step``, ``view``,
+    ``theme``, ``layer``, ``include_layers``, ``aggregations``, ...); ``heads`` selects the heads
+    extracted. Unknown names raise ``TypeError`` naming the closest one.
+    """
+    extract_names = generation_keywords(model)
+    check_keywords("from_generate", options, extract_names | GenerationWidget.keywords())
+    extract_options = {k: options.pop(k) for k in list(options) if k in extract_names}
+    result = extract_generation(model, tokenizer, prompt, **extract_options)
+    options.setdefault("special_tokens", tokenizer.all_special_tokens)
+    for name, value in _kv_heads(model, result.head_numbers).items():
+        options.setdefault(name, value)
+    return GenerationWidget.from_generation(result, **options)

@@ -19,7 +19,7 @@ from .arrays import AttentionResult, LazyAttention, check_indices, to_attention_
 from .build import AGGREGATIONS, FILTERS, build
 from .errors import AttentionInputError, SelectionError, check_keywords, parameter_names
 from .rpc import RpcEndpoint, RpcError
-from .wire import SCHEMA, STATIC, neuron_block
+from .wire import SCHEMA, STATIC, enum_values, neuron_block
 
 #: save_image's file suffixes and the image formats the browser draws.
 IMAGE_FORMATS = {".png": "png", ".svg": "svg"}
@@ -113,9 +113,9 @@ class AttentionWidget(anywidget.AnyWidget):
     stats_requested = Flag(
         False, help="Set (by the browser's summary view or 'Colour by') to have the kernel fill head_stats."
     ).tag(sync=True)
-    view = Choice(
-        SCHEMA["traits"]["view"]["values"], "head", help="Which view is shown ('summary': table of head_stats)."
-    ).tag(sync=True)
+    view = Choice(enum_values("view"), "head", help="Which view is shown ('summary': table of head_stats).").tag(
+        sync=True
+    )
     aggregation = Choice(
         AGGREGATIONS, "raw", help="What the head and model views draw (one of 'raw' and the keys of aggregation_data)."
     ).tag(sync=True)
@@ -323,7 +323,7 @@ class AttentionWidget(anywidget.AnyWidget):
 
     def wire_state(self) -> dict[str, Any]:
         """The synced trait values (schema ``traits``): what the browser gets, and what pages export."""
-        return {name: getattr(self, name) for name in SCHEMA["traits"]}
+        return {name: getattr(self, name) for name in SCHEMA["traits"] if self.has_trait(name)}
 
     def _export_state(self) -> dict[str, Any]:
         """:meth:`wire_state` with head statistics computed from the attention (exact, not the wire's bytes)."""

@@ -36,6 +36,19 @@ SCHEMA: dict[str, Any] = json.loads(
 TWO_WAY = tuple(name for name, spec in SCHEMA["traits"].items() if spec["direction"] == "both")
 ONE_WAY = tuple(name for name, spec in SCHEMA["traits"].items() if spec["direction"] == "to_js")
 ENCODINGS = tuple(SCHEMA["block"]["dtypes"])
+
+
+def synced_traits(widget: str = "AttentionWidget") -> tuple[str, ...]:
+    """Trait names ``widget`` syncs: AttentionWidget's, plus those the schema marks with ``"subclass": widget``."""
+    return tuple(name for name, spec in SCHEMA["traits"].items() if spec.get("subclass", widget) == widget)
+
+
+def enum_values(trait: str, widget: str = "AttentionWidget") -> tuple[str, ...]:
+    """Values of an enum trait on ``widget``: the schema's ``values`` plus its ``subclass_values`` for ``widget``."""
+    spec = SCHEMA["traits"][trait]
+    return (*spec["values"], *spec.get("subclass_values", {}).get(widget, ()))
+
+
 #: Side of the per-head thumbnails of tiled transport (max-pooled; 32 × 32 heads ≈ 4 MB).
 THUMBNAIL_SIZE = 64
 

@@ -10,7 +10,9 @@ from helpers import TOKENS, softmax_attention
 
 from attn_widget import AttentionWidget
 from attn_widget.arrays import AttentionResult
-from attn_widget.wire import ONE_WAY, SCHEMA, TWO_WAY, QuantizedAttention
+from attn_widget.errors import SelectionError
+from attn_widget.generation_widget import GenerationWidget
+from attn_widget.wire import ONE_WAY, SCHEMA, TWO_WAY, QuantizedAttention, enum_values, synced_traits
 
 TILE = {"kind": "self", "layer": 1, "heads": [2, 0], "q0": 0, "q1": 20, "k0": 4, "k1": 20, "step": 3}
 
@@ -30,10 +32,21 @@ def test_schema_ships_as_package_data_and_is_the_one_python_reads():
     assert json.loads(text) == SCHEMA and SCHEMA["version"] == 1
 
 
+def synced_by(widget_class: type) -> set[str]:
+    synced = {name for name in widget_class.class_trait_names(sync=True) if not name.startswith("_")}
+    return synced - set(AttentionWidget.__mro__[1].class_trait_names(sync=True))  # anywidget's/ipywidgets' own traits
+
+
 def test_synced_traits_match_the_schema_names_and_directions():
-    synced = {name for name in AttentionWidget.class_trait_names(sync=True) if not name.startswith("_")}
-    synced -= set(AttentionWidget.__mro__[1].class_trait_names(sync=True))  # anywidget's/ipywidgets' own traits
-    assert synced == set(SCHEMA["traits"])
+    # AttentionWidget syncs the schema's traits but those marked for a subclass; GenerationWidget all of them.
+    assert synced_by(AttentionWidget) == set(synced_traits()) < set(SCHEMA["traits"])
+    assert synced_by(GenerationWidget) == set(synced_traits("GenerationWidget")) == set(SCHEMA["traits"])
+    subclass_only = {n for n, s in SCHEMA["traits"].items() if s.get("subclass") == "GenerationWidget"}
+    assert (
+        subclass_only
+        == synced_by(GenerationWidget) - synced_by(AttentionWidget)
+        == {"prompt_length", "token_probs", "top_tokens", "entropy", "step"}
+    )
     widget = AttentionWidget(softmax_attention(n=5), TOKENS)
     # Two-way traits are what the browser may set: the validated selections (and the stats request).
     for name in TWO_WAY:
@@ -49,11 +62,23 @@ def test_synced_traits_match_the_schema_names_and_directions():
             "attention_filter",
             "mode",
             "theme",
+            "step",
         )
     assert set(TWO_WAY) | set(ONE_WAY) == set(SCHEMA["traits"]) and not set(TWO_WAY) & set(ONE_WAY)
+    generation = GenerationWidget(
+        softmax_attention(n=5), TOKENS, prompt_length=3, token_probs=[0.5, 0.25], top_tokens=[[]] * 2, entropy=[1, 2]
+    )
     for name, spec in SCHEMA["traits"].items():
         if spec["type"] == "enum":
             assert list(widget.traits()[name].values) == spec["values"], name
+            extra = spec.get("subclass_values", {}).get("GenerationWidget", [])
+            assert list(generation.traits()[name].values) == spec["values"] + extra, name
+    assert enum_values("view", "GenerationWidget")[-1] == "generation" and "generation" not in enum_values("view")
+    with pytest.raises(SelectionError, match="view 'generation' is not one of"):
+        widget.view = "generation"
+    # What the browser and exported pages get: each widget's own traits, nothing missing.
+    assert set(widget.wire_state()) == set(synced_traits())
+    assert set(generation.wire_state()) == set(SCHEMA["traits"]) and generation.wire_state()["step"] == 2
 
 
 def check_block(block: dict) -> None:

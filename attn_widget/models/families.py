@@ -145,6 +145,8 @@ class Capture:
 
     def __init__(self, family: ModelFamily, modules: list[Any], qk: bool, values: bool) -> None:
         self._family = family
+        #: The self-attention modules hooked, one per captured layer.
+        self.modules = modules
         self._parts = (qk, qk, values)
         self._captured: list[tuple[Any, Any, Any] | None] = [None] * len(modules)
         #: ``(layers,)`` float32: the factor each layer multiplies ``q·kᵀ`` by before the softmax.
@@ -155,17 +157,19 @@ class Capture:
     def hook(self, index: int) -> Callable[..., None]:
         """Forward hook (``with_kwargs=True``) storing layer ``index``'s projections as float32 on the CPU."""
 
-        def store(module: Any, args: tuple, kwargs: dict, output: Any) -> None:
+        def on_forward(module: Any, args: tuple, kwargs: dict, output: Any) -> None:
             import torch
 
             hidden = args[0] if args else kwargs["hidden_states"]
             with torch.no_grad():
                 parts = self._family.project(module, hidden, kwargs)
-            self._captured[index] = tuple(
-                p.detach().float().cpu() if keep else None for p, keep in zip(parts, self._parts)
-            )
+            self.store(index, parts)
 
-        return store
+        return on_forward
+
+    def store(self, index: int, parts: tuple[Any, Any, Any]) -> None:
+        """Keep layer ``index``'s q, k, v of the latest forward pass (subclasses keep every pass: generation)."""
+        self._captured[index] = tuple(p.detach().float().cpu() if keep else None for p, keep in zip(parts, self._parts))
 
     def _stack(self, part: int, batch_index: int) -> np.ndarray:
         missing = [i for i, c in enumerate(self._captured) if c is None]
@@ -188,17 +192,20 @@ class Capture:
 
 
 @contextlib.contextmanager
-def capture_projections(model: Any, *, qk: bool = True, values: bool = False) -> Iterator[Capture]:
+def capture_projections(
+    model: Any, *, qk: bool = True, values: bool = False, capture_type: type[Capture] = Capture, **options: Any
+) -> Iterator[Capture]:
     """Hook every self-attention layer of ``model`` while the block runs; read the yielded capture after.
 
     Works with any attention implementation (eager, sdpa, flash). Hooks are removed on exit, also
-    when the forward pass raises.
+    when the forward pass raises. ``capture_type`` (a :class:`Capture` subclass, given ``options``)
+    may hook fewer layers (its ``modules``) and keep more than the latest pass.
     """
     family, modules = attention_modules(model, "queries/keys" if qk else "values")
-    capture = Capture(family, modules, qk, values)
+    capture = capture_type(family, modules, qk, values, **options)
     handles = []
     try:
-        for index, module in enumerate(modules):
+        for index, module in enumerate(capture.modules):
             handles.append(module.register_forward_hook(capture.hook(index), with_kwargs=True))
         yield capture
     finally:

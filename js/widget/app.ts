@@ -22,6 +22,7 @@ import {
 } from './state/derive';
 import { denseTile, thumbTile } from './state/pool';
 import { FONT } from './views/canvas';
+import { GenerationView } from './views/generationView';
 import { HeadView } from './views/headView';
 import { HeatmapView } from './views/heatmap';
 import { ImageExport, linesSvg } from './views/imageExport';
@@ -71,6 +72,7 @@ export class WidgetApp {
   private modelView: ModelView;
   private neuronView: NeuronView;
   private summaryView: SummaryView;
+  private generationView: GenerationView;
   private detail: Detail;
   private images: ImageExport;
   private message = document.createElement('div');
@@ -117,6 +119,7 @@ export class WidgetApp {
     this.summaryView = new SummaryView((layerIndex, head) =>
       this.commit({ view: 'head', aggregation: 'raw', layer: model.get('layer_numbers')[layerIndex], heads: [head] })
     );
+    this.generationView = new GenerationView(step => this.commit({ step }));
     this.detail = new Detail(tooltip, onTile, () => {
       this.opened = null;
       this.draw();
@@ -186,6 +189,7 @@ export class WidgetApp {
     this.unwatchTheme();
     this.resize?.disconnect();
     this.images.dispose();
+    this.generationView.dispose();
     this.tiles.dispose();
     this.heatmap.dispose();
     this.detail.heatmap.dispose();
@@ -277,6 +281,9 @@ export class WidgetApp {
       case 'summary':
         this.summaryView.update(body);
         return [this.summaryView.el];
+      case 'generation':
+        this.generationView.update({ ...body.generation, fetchFor: block => this.fetchFor(block), colors });
+        return [this.generationView.el];
       case 'message':
         this.message.textContent = body.text;
         return [this.message];

@@ -2,7 +2,7 @@
  * attn-widget's anywidget module (entry point, wiring only). Layers, imports pointing down:
  *   protocol/  the wire format: trait types, decoding, RPC, tiles from the kernel, exported pages' model
  *   state/     pure derivation of what to draw from the traits (unit-tested without a DOM)
- *   views/     toolbar, head, heatmap, model, neuron and summary views, image export
+ *   views/     toolbar, head, heatmap, model, neuron, summary and generation views, image export
  *   app.ts     one rendered widget: traits → state → views, and the browser's changes back
  */
 

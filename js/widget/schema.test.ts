@@ -18,6 +18,7 @@ import type { BlockState, NeuronState } from './protocol/model';
 import { StandaloneModel } from './protocol/standalone';
 import { TileClient } from './protocol/tiles';
 import { AGGREGATION_LABELS, TRAIT_EFFECTS } from './state/derive';
+import { GENERATION_TRAITS } from './state/generation';
 import { filterOptions } from './state/layout';
 
 const sorted = (xs: Iterable<string>) => [...xs].sort();
@@ -27,6 +28,12 @@ const optional = (fields: Record<string, boolean>) => sorted(Object.keys(fields)
 describe('wire schema (attn_widget/wire_schema.json)', () => {
   it('declares the same traits as the JS model type', () => {
     expect(sorted(Object.keys(TRAIT_EFFECTS))).toEqual(sorted(Object.keys(schema.traits)));
+  });
+
+  it('marks the traits only GenerationWidget has, which the JS reads as optional', () => {
+    const subclass = Object.entries(schema.traits).filter(([, spec]) => (spec as { subclass?: string }).subclass === 'GenerationWidget');
+    expect(sorted(subclass.map(([name]) => name))).toEqual(sorted(GENERATION_TRAITS));
+    expect(schema.traits.view.subclass_values).toEqual({ GenerationWidget: ['generation'] });
   });
 
   it('has the enum values the JS offers', () => {

@@ -11,7 +11,8 @@ export type WireBuffer = DataView | ArrayBuffer | Uint8Array;
 
 export type Kind = 'self' | 'encoder' | 'decoder' | 'cross';
 export type Filter = 'all' | 'aa' | 'bb' | 'ab' | 'ba' | 'encoder' | 'decoder' | 'cross';
-type ViewName = 'head' | 'model' | 'neuron' | 'summary';
+/** 'generation' only on attn_widget.generation_widget.GenerationWidget (the schema's subclass_values). */
+type ViewName = 'head' | 'model' | 'neuron' | 'summary' | 'generation';
 export type Aggregation = 'raw' | 'rollout' | 'flow' | 'value';
 type DrawSetting = 'auto' | 'lines' | 'heatmap';
 export type ThemeSetting = 'auto' | 'light' | 'dark';
@@ -84,6 +85,15 @@ export interface Traits {
   attention_filter: Filter;
   mode: DrawSetting;
   theme: ThemeSetting;
+  // Traits of attn_widget.generation_widget.GenerationWidget only (the schema's "subclass"): absent on AttentionWidget.
+  /** Prompt (decoder) tokens before the first generated one. */
+  prompt_length?: number;
+  /** Per generated token: its probability, the top [token, probability] alternatives, the entropy (nats) of its step. */
+  token_probs?: number[];
+  top_tokens?: [string, number][][];
+  entropy?: number[];
+  /** Generated tokens revealed (two-way: the generation view's slider and play button set it). */
+  step?: number;
 }
 
 /** The anywidget model of AttentionWidget (the standalone page implements the same interface). */

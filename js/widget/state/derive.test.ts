@@ -129,6 +129,21 @@ describe('derive (what to draw from the traits)', () => {
     expect(tint.body.model.tint?.norm[0]).toEqual([0, 0.5, 1]);
   });
 
+  it('offers the generation view (first) only to a GenerationWidget, whose head view shows the revealed generated rows', () => {
+    expect(plan({ view: 'generation' }).toolbar.views.map(v => v.value)).not.toContain('generation');
+    expect(plan({ view: 'generation' }).body.kind).toBe('lines'); // an AttentionWidget has no generation: the head view
+    const generated = { prompt_length: 2, token_probs: [0.5, 0.25], top_tokens: [[], []], entropy: [1, 2], step: 1 };
+    const p = plan({ ...generated, view: 'generation' });
+    expect(p.toolbar.views[0]).toEqual({ value: 'generation', label: 'Generation' });
+    if (p.body.kind !== 'generation') throw new Error('generation view expected');
+    const g = p.body.generation;
+    expect([g.kind, g.tokens, g.traits.step, g.layerLabel, g.heads]).toEqual(['self', ['[CLS]', 'a', 'b', '[SEP]'], 1, 'Layer 1', [0, 2]]);
+    const head = plan({ ...generated, view: 'head' });
+    if (head.body.kind !== 'lines') throw new Error('lines expected');
+    const slice = head.body.selection.slice;
+    expect([slice.q0, slice.q1, slice.k1, slice.queryTokens]).toEqual([2, 3, 3, ['b']]); // step 1: the first generated row
+  });
+
   it('resolves auto drawing and link pruning by length', () => {
     expect([resolveMode('auto', 96), resolveMode('auto', 97), resolveMode('lines', 500, true)]).toEqual(['lines', 'heatmap', 'heatmap']);
     expect([resolveCoverage('auto', 64), resolveCoverage('auto', 65), resolveCoverage('0.5', 10)]).toEqual([1, 0.7, 0.5]);

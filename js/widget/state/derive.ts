@@ -1,12 +1,13 @@
 /**
  * What to draw, derived from the traits without touching the DOM: the toolbar's state and one plan
- * for the body (head lines, heatmap, model grid, neuron, summary, or a message). app.ts calls
+ * for the body (head lines, heatmap, model grid, neuron, summary, generation, or a message). app.ts calls
  * `derive` on every change and hands the plan to the views.
  */
 
 import type { AttentionBlock, NeuronData, Stats } from '../protocol/decode';
 import { decodeBlocks, decodeNeuron, decodeStats } from '../protocol/decode';
 import type { Aggregation, Traits } from '../protocol/model';
+import { type GenerationPlan, generationPlan, restrictToGeneration } from './generation';
 import { type Blocks, filterOptions, hideSpecialTokens, type Slice, sliceFor, type Tokens } from './layout';
 import { thumbSlice } from './pool';
 import { normalizeStat, STAT_LABELS } from './stats';
@@ -171,6 +172,7 @@ export type BodyPlan =
     }
   | { kind: 'neuron'; slice: Slice; data: NeuronData; layer: number; qkLayer: number; head: number }
   | { kind: 'summary'; stats: Stats; layerNumbers: number[]; headNumbers: number[] }
+  | { kind: 'generation'; generation: GenerationPlan }
   | { kind: 'message'; text: string };
 
 /** View-local settings (not traits). */
@@ -200,7 +202,7 @@ export function derive(traits: TraitReader, data: Decoded, prepared: Prepared, l
   const layerNumbers = traits.get('layer_numbers');
   const view = traits.get('view');
   const filter = traits.get('attention_filter');
-  const slice = sliceFor(prepared.blocks, tokens, filter);
+  const slice = restrictToGeneration(sliceFor(prepared.blocks, tokens, filter), traits, view);
   const aggregation = traits.get('aggregation');
   /** Rollout/flow: one map per layer (flow: one for all layers), drawn as head 0. */
   const single = aggregation === 'rollout' || aggregation === 'flow';
@@ -215,7 +217,9 @@ export function derive(traits: TraitReader, data: Decoded, prepared: Prepared, l
   const statsReady = Object.keys(stats).length > 0;
   const canStats = statsPossible(traits, data);
 
+  const generation = generationPlan(traits, data.blocks, layerIndex, heads);
   const views: Option[] = [
+    ...(generation ? [{ value: 'generation', label: 'Generation' }] : []),
     { value: 'head', label: 'Head' },
     { value: 'model', label: 'Model' }
   ];
@@ -285,6 +289,7 @@ export function derive(traits: TraitReader, data: Decoded, prepared: Prepared, l
     const raw = sliceFor(data.blocks, rawTokens(traits), filter);
     return plan({ kind: 'neuron', slice: raw, data: neuron, layer, qkLayer, head: traits.get('head') });
   }
+  if (view === 'generation' && generation) return plan({ kind: 'generation', generation });
   if (view === 'summary') {
     if (!statsReady) return plan({ kind: 'message', text: canStats ? COMPUTING_STATS : 'no head statistics for this widget' }, canStats);
     return plan({ kind: 'summary', stats, layerNumbers, headNumbers: traits.get('head_numbers') });
@@ -320,5 +325,10 @@ export const TRAIT_EFFECTS: Record<keyof Traits, 'attention' | 'neuron' | 'stats
   include_heads: 'draw',
   attention_filter: 'draw',
   mode: 'draw',
-  theme: 'draw'
+  theme: 'draw',
+  prompt_length: 'draw',
+  token_probs: 'draw',
+  top_tokens: 'draw',
+  entropy: 'draw',
+  step: 'draw'
 };

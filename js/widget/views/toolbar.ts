@@ -10,7 +10,7 @@ import { HeadSquares, labelled, select, setOptions } from './controls';
 
 /** Sends trait changes made in the browser to the kernel. */
 export type Commit = (
-  changes: Partial<Pick<Traits, 'view' | 'layer' | 'head' | 'heads' | 'attention_filter' | 'mode' | 'aggregation' | 'hide_special'>>
+  changes: Partial<Pick<Traits, 'view' | 'layer' | 'head' | 'heads' | 'attention_filter' | 'mode' | 'aggregation' | 'hide_special' | 'step'>>
 ) => void;
 
 export class Toolbar {
