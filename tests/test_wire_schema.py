@@ -49,6 +49,7 @@ def test_synced_traits_match_the_schema_names_and_directions():
             "attention_filter",
             "mode",
             "theme",
+            "step",
         )
     assert set(TWO_WAY) | set(ONE_WAY) == set(SCHEMA["traits"]) and not set(TWO_WAY) & set(ONE_WAY)
     for name, spec in SCHEMA["traits"].items():

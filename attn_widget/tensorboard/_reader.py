@@ -373,8 +373,9 @@ class EventFileReader:
     from disk), then :meth:`series` / :attr:`tags`. Thread-safe.
     """
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, keep_plugins: tuple[str, ...] = ()):
         self.path = os.fspath(path)
+        self.keep_plugins = frozenset(keep_plugins)  #: plugins whose tensors are kept (attention snapshots)
         self.lock = threading.RLock()  #: held while reading or copying out
         self._reset()
 
@@ -390,6 +391,7 @@ class EventFileReader:
         self._identity: tuple[int, int] | None = None
         self._plugins: dict[str, str] = {}
         self._chunks: dict[str, list[ScalarSeries]] = {}
+        self._tensors: dict[str, list[tuple[int, int, float, bytes]]] = {}  # keep_plugins: (record, step, wall, bytes)
         self._warnings: list[str] = []
         self._dropped_warnings = 0
 
@@ -419,6 +421,16 @@ class EventFileReader:
         """Scalar tags, in order of first appearance."""
         with self.lock:
             return list(self._chunks)
+
+    def plugin(self, tag: str) -> str | None:
+        """Plugin name of ``tag`` from its summary metadata, if any was read."""
+        with self.lock:
+            return self._plugins.get(tag)
+
+    def tensors(self) -> dict[str, list[tuple[int, float, bytes]]]:
+        """``{tag: [(step, wall_time, tensor_content)]}`` in file order, for tags of ``keep_plugins``."""
+        with self.lock:
+            return {tag: [p[1:] for p in sorted(points)] for tag, points in self._tensors.items()}
 
     def series(self, tag: str) -> ScalarSeries:
         """All points of ``tag`` read so far (empty arrays for an unknown tag)."""
@@ -572,6 +584,9 @@ class EventFileReader:
         by_tag: dict[str, list[tuple]] = {}
         for record, tag, step, wall, value in slow:
             if not isinstance(value, float):
+                if self._plugins.get(tag) in self.keep_plugins:
+                    self._tensors.setdefault(tag, []).append((record, step, wall, value.tensor_content))
+                    continue
                 if self._plugins.get(tag) != _SCALARS:
                     continue
                 value = _tensor_scalar(value)

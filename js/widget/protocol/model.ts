@@ -72,6 +72,8 @@ export interface Traits {
   decoder_special_positions: number[];
   head_stats: StatsState | Record<string, never>;
   signed: boolean;
+  /** Training steps with an attention snapshot (AttentionWidget.from_run); empty otherwise. */
+  steps: number[];
   /** Set by the browser when a view needs `head_stats` (the kernel computes them on demand). */
   stats_requested: boolean;
   view: ViewName;
@@ -84,6 +86,8 @@ export interface Traits {
   attention_filter: Filter;
   mode: DrawSetting;
   theme: ThemeSetting;
+  /** Training step shown (one of `steps`); the step slider sets it and the kernel sends that snapshot. */
+  step: number;
 }
 
 /** The anywidget model of AttentionWidget (the standalone page implements the same interface). */

@@ -310,6 +310,7 @@ export const TRAIT_EFFECTS: Record<keyof Traits, 'attention' | 'neuron' | 'stats
   decoder_special_positions: 'prepare',
   head_stats: 'stats',
   signed: 'prepare',
+  steps: 'draw',
   stats_requested: 'none',
   view: 'view',
   aggregation: 'prepare',
@@ -320,5 +321,6 @@ export const TRAIT_EFFECTS: Record<keyof Traits, 'attention' | 'neuron' | 'stats
   include_heads: 'draw',
   attention_filter: 'draw',
   mode: 'draw',
-  theme: 'draw'
+  theme: 'draw',
+  step: 'draw'
 };
