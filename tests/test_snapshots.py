@@ -13,7 +13,15 @@ from torch.utils.tensorboard import SummaryWriter
 from attn_widget import AttentionInputError, AttentionWidget, extract_attention
 from attn_widget.errors import SelectionError
 from attn_widget.tensorboard import AttentionCallback, log_attention, read_attention, read_scalars
-from attn_widget.tensorboard.snapshots import PLUGIN_NAME
+from attn_widget.tensorboard.snapshots import (
+    PLUGIN_NAME,
+    Snapshot,
+    _snapshot_summary,
+    decode_snapshot,
+    encode_snapshot,
+    quantize_absolute,
+)
+from attn_widget.wire import QuantizedAttention
 
 PROBES = ["the cat sat on the mat . the cat sat on the mat .", "a bird sang in the tree"]
 STEPS, EVERY = 4, 2
@@ -83,9 +91,7 @@ def test_trainer_run_round_trips_snapshots(trained):
     final = extract_attention(model, tokenizer, PROBES[0])
     last = snapshots.get(4, PROBES[0])
     assert last.tokens == final.tokens
-    a = final.attention
-    scale = a.reshape(*a.shape[:2], -1).max(-1)[:, :, None, None]
-    assert np.all(np.abs(last.attention - a) <= scale / 510 + 1e-6)  # the widget's uint8 error bound
+    assert np.abs(last.attention - final.attention).max() <= 1 / 510 + 1e-6  # uint8 with scale 1
     assert last.causal is (family != "bert")
     assert last.num_kv_heads == (2 if family == "llama" else 0)  # Llama here: 4 query heads share 2 KV heads
     assert last.attention.shape[1] == 4
@@ -112,17 +118,22 @@ def test_tensorboard_own_loader_reads_the_run_and_plots_the_statistics(trained):
     assert sorted(accumulator.PluginTagToContent(PLUGIN_NAME)) == ["attention_snapshot/0", "attention_snapshot/1"]
 
 
+def shown(widget):
+    """The attention the browser decodes from the widget's block (the widget's per-head uint8 encoding)."""
+    return QuantizedAttention.from_state(widget.attention_data["self"]).dequantize()
+
+
 def test_from_run_scrubs_steps_and_supports_views_statistics_and_diff(trained):
     _, run_dir, *_ = trained
     snapshots = read_attention(run_dir)
     widget = AttentionWidget.from_run(run_dir, PROBES[0], view="model")
     assert widget.steps == [0, 2, 4] and widget.step == 4
     assert widget.tokens == snapshots.get(4, 0).tokens
-    assert widget.attention_data["self"]["layers"] == snapshots.get(4, 0).quantized.layers
+    assert np.allclose(shown(widget), snapshots.get(4, 0).attention, atol=1 / 255)
     widget.stats_requested = True
     stats_at_4 = widget.head_stats["values"]
     widget.step = 0  # what the browser's slider does
-    assert widget.attention_data["self"]["layers"] == snapshots.get(0, 0).quantized.layers
+    assert np.allclose(shown(widget), snapshots.get(0, 0).attention, atol=1 / 255)
     assert widget.head_stats["values"] != stats_at_4  # statistics follow the step
     widget.view = "summary"
     widget.view = "head"
@@ -174,3 +185,28 @@ def test_a_live_run_grows(tmp_path):
     assert snapshot.layer_numbers == [1] and snapshot.head_numbers == [0, 2] and snapshot.attention.shape[:2] == (1, 2)
     assert "attention/entropy_ratio/L1H2" in read_scalars(tmp_path / "run")
     writer.close()
+
+
+def test_snapshot_bytes_round_trip_and_foreign_bytes_are_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    attention = rng.dirichlet(np.ones(6), size=(2, 3, 6)).astype(np.float32)  # (layers, heads, query, key)
+    snapshot = Snapshot(step=7, wall_time=0.0, text="t", tokens=list("abcdef"), shape=attention.shape,
+                        layer_numbers=[0, 1], _quantized=quantize_absolute(attention))  # fmt: skip
+    data = encode_snapshot(snapshot)
+    back = decode_snapshot(data, step=7)
+    assert back.tokens == list("abcdef") and back.shape == (2, 3, 6, 6)
+    assert np.abs(back.attention - attention).max() <= 1 / 510 + 1e-7
+    with pytest.raises(ValueError, match="not an attn-widget attention snapshot"):
+        decode_snapshot(b"PNG....")
+    with pytest.raises(ValueError, match="format 9 is newer"):
+        decode_snapshot(data[:3] + bytes([9]) + data[4:])
+    # a tensor under our plugin name that is not a snapshot, or whose attention is cut: clear errors
+    writer = SummaryWriter(str(tmp_path))
+    writer._get_file_writer().add_summary(_snapshot_summary("attention_snapshot/0", data[:-20]), 3)
+    writer.flush()
+    with pytest.raises(AttentionInputError, match=r"the snapshot of 't' at step 3 is damaged: Error -5"):
+        read_attention(tmp_path).get(3).statistics()
+    writer._get_file_writer().add_summary(_snapshot_summary("attention_snapshot/0", data[:12]), 4)
+    writer.close()
+    with pytest.raises(AttentionInputError, match=r"attention_snapshot/0 at step 4 is unreadable"):
+        read_attention(tmp_path)

@@ -9,13 +9,16 @@ through a ``SummaryWriter`` (torch's ``torch.utils.tensorboard`` or ``tensorboar
   plugin name :data:`PLUGIN_NAME`. TensorBoard loads it without error and, knowing no such plugin,
   ignores it.
 
-A snapshot is a 1-D ``uint8`` tensor holding :data:`MAGIC`, a little-endian ``uint32`` header
-length, a JSON header (text, tokens, shape ``(layers, heads, query, key)``, layer/head numbers,
-KV heads, causal, special tokens) and the ``zlib``-compressed widget encoding
-(:func:`attn_widget.wire.quantize_attention`, ``uint8``): the per-head ``scale`` as float32
-``(layers, heads)``, then the bytes ``(layers, heads, query, key)``. Why ``zlib``: it is in the
-standard library, and uint8 attention is mostly zeros and near-constant rows (measured in
-``benchmarks/bench_snapshots.py``).
+A snapshot is a 1-D ``uint8`` tensor holding :data:`MAGIC`, the format version, a little-endian
+``uint32`` header length, a JSON header (text, tokens, shape ``(layers, heads, query, key)``,
+layer/head numbers, KV heads, causal, special tokens) and the ``zlib``-compressed widget block
+(:class:`attn_widget.wire.QuantizedAttention`, ``uint8``): the per-head ``scale`` as float32
+``(layers, heads)``, then the bytes ``(layers, heads, query, key)``. Snapshots use scale 1 for every
+head (``byte = round(255 · weight)``, absolute error ≤ 1/510) rather than the live widget's per-head
+maximum: measured on a 12 × 12 random BERT at 128 tokens, per-head scaling turns the noise of
+near-uniform heads into ~5 bits per weight (1.7 MB per snapshot) where scale 1 gives 5 kB. Why
+``zlib``: standard library and fast to decompress (``lzma`` is 10–25 % smaller but decompresses ~10×
+slower, which reading 100 snapshots would feel); see ``benchmarks/bench_snapshots.py``.
 
 :func:`read_attention` reads them back with the package's own event reader
 (:class:`attn_widget.tensorboard.EventFileReader`), not TensorBoard's.
@@ -38,7 +41,7 @@ from ..analysis import SPECIAL_TOKENS, head_statistics, is_causal
 from ..arrays import AttentionResult
 from ..errors import AttentionInputError
 from ..models import extract_attention
-from ..wire import QuantizedAttention, quantize_attention
+from ..wire import QuantizedAttention
 from ._reader import EventFileReader
 
 #: Plugin name of snapshot tensor summaries (TensorBoard has no plugin of that name and skips them).
@@ -51,31 +54,50 @@ SNAPSHOT_TAG = "attention_snapshot"
 STATS_TAG = "attention"
 #: Statistics written as scalars by default (any key of :func:`~attn_widget.analysis.head_statistics`).
 DEFAULT_STATS = ("previous_token_score", "induction_score", "entropy_ratio", "first", "confidence")
-_ZLIB_LEVEL = 6  # level 9 saved < 2 % more and took twice as long (bench_snapshots.py)
+_ZLIB_LEVEL = 6  # level 9: 4-15 % smaller, 7-10x slower to write (12 x 12 heads, 128 tokens)
 _U32 = struct.Struct("<I")
 
 
 # --------------------------------------------------------------------------- the snapshot format
 
 
+def quantize_absolute(attention: np.ndarray) -> QuantizedAttention:
+    """The widget's ``uint8`` block of ``(layers, heads, query, key)`` weights in [0, 1] with every scale 1:
+    ``byte = round(255 · weight)``, absolute error ≤ 1/510 (see the module docstring for why)."""
+    data = np.rint(np.clip(attention, 0.0, 1.0) * np.float32(255)).astype(np.uint8)
+    return QuantizedAttention([layer.tobytes() for layer in data], np.ones(data.shape[:2], np.float32),
+                              tuple(data.shape), "uint8")  # fmt: skip
+
+
 @dataclass
 class Snapshot:
     """The attention of one probe text at one training step.
 
-    ``quantized``: the widget's ``uint8`` encoding of ``(layers, heads, query, key)``;
-    :attr:`attention` decodes it to float32 (absolute error ≤ scale / 510 per weight).
+    :attr:`quantized`: the widget's ``uint8`` block of ``(layers, heads, query, key)`` (decompressed on
+    first use when read from a file); :attr:`attention` decodes it to float32 (absolute error ≤ 1/510).
     """
 
     step: int
     wall_time: float
     text: str
     tokens: list[str]
-    quantized: QuantizedAttention
+    shape: tuple[int, int, int, int]
     layer_numbers: list[int]
     head_numbers: list[int] | None = None
     num_kv_heads: int = 0
     causal: bool | None = None
     special_tokens: list[str] = field(default_factory=lambda: list(SPECIAL_TOKENS))
+    _quantized: QuantizedAttention | None = field(default=None, repr=False)
+    _compressed: bytes = field(default=b"", repr=False)
+
+    @property
+    def quantized(self) -> QuantizedAttention:
+        if self._quantized is None:
+            try:
+                self._quantized = _decompress(self._compressed, self.shape)
+            except (zlib.error, ValueError) as err:
+                raise AttentionInputError(f"the snapshot of {self.text!r} at step {self.step} is damaged: {err}") from err
+        return self._quantized
 
     @property
     def attention(self) -> np.ndarray:
@@ -126,27 +148,32 @@ def encode_snapshot(snapshot: Snapshot) -> bytes:
 
 
 def decode_snapshot(data: bytes, step: int = 0, wall_time: float = 0.0) -> Snapshot:
-    """Inverse of :func:`encode_snapshot`. Raises ``ValueError`` for bytes that are not a snapshot."""
+    """Inverse of :func:`encode_snapshot`; the attention is decompressed on first use. Raises ``ValueError``
+    for bytes that are not a snapshot."""
     if data[:3] != MAGIC or len(data) < 8:
         raise ValueError("not an attn-widget attention snapshot")
     if data[3] != FORMAT_VERSION:
         raise ValueError(f"attention snapshot format {data[3]} is newer than this attn-widget reads ({FORMAT_VERSION})")
     (size,) = _U32.unpack_from(data, 4)
     header = json.loads(data[8 : 8 + size].decode("utf-8"))
-    layers, heads, nq, nk = shape = tuple(header["shape"])
-    body = zlib.decompress(data[8 + size :])
+    return Snapshot(
+        step=int(step), wall_time=float(wall_time), text=header["text"], tokens=header["tokens"],
+        shape=tuple(header["shape"]), layer_numbers=header["layer_numbers"], head_numbers=header["head_numbers"],
+        num_kv_heads=header["num_kv_heads"], causal=header["causal"], special_tokens=header["special_tokens"],
+        _compressed=bytes(data[8 + size :]),
+    )  # fmt: skip
+
+
+def _decompress(compressed: bytes, shape: tuple[int, int, int, int]) -> QuantizedAttention:
+    layers, heads, nq, nk = shape
+    body = zlib.decompress(compressed)
     scale_bytes = 4 * layers * heads
     if len(body) != scale_bytes + layers * heads * nq * nk:
         raise ValueError(f"attention snapshot of shape {shape} holds {len(body)} bytes of data")
     scale = np.frombuffer(body, "<f4", layers * heads).reshape(layers, heads).astype(np.float32)
     per_layer = heads * nq * nk
     buffers = [body[scale_bytes + i * per_layer : scale_bytes + (i + 1) * per_layer] for i in range(layers)]
-    return Snapshot(
-        step=int(step), wall_time=float(wall_time), text=header["text"], tokens=header["tokens"],
-        quantized=QuantizedAttention(buffers, scale, shape, "uint8"), layer_numbers=header["layer_numbers"],
-        head_numbers=header["head_numbers"], num_kv_heads=header["num_kv_heads"], causal=header["causal"],
-        special_tokens=header["special_tokens"],
-    )  # fmt: skip
+    return QuantizedAttention(buffers, scale, tuple(shape), "uint8")
 
 
 # --------------------------------------------------------------------------- writing
@@ -235,8 +262,8 @@ def log_attention(
         result = extract_attention(model, tokenizer, text, layers=layers, heads=heads, lazy=False)
         attention = np.asarray(result.attention)
         snapshot = Snapshot(
-            step=int(step), wall_time=0.0, text=text, tokens=result.tokens, quantized=quantize_attention(attention),
-            layer_numbers=result.layer_numbers or list(range(attention.shape[0])), head_numbers=result.head_numbers,
+            step=int(step), wall_time=0.0, text=text, tokens=result.tokens, shape=attention.shape,
+            _quantized=quantize_absolute(attention), layer_numbers=result.layer_numbers or list(range(attention.shape[0])), head_numbers=result.head_numbers,
             num_kv_heads=kv if grouped else 0, special_tokens=specials,
             causal=result.causal if result.causal is not None else is_causal(attention),
         )  # fmt: skip
@@ -247,7 +274,7 @@ def log_attention(
     unknown = [n for n in names if n not in per_text[0]]
     if unknown:
         raise AttentionInputError(f"stats has {unknown[0]!r}; head_statistics gives {sorted(per_text[0])}")
-    heads_of = snapshots[0].head_numbers or range(snapshots[0].quantized.shape[1])
+    heads_of = snapshots[0].head_numbers or range(snapshots[0].shape[1])
     for name in names:
         mean = np.mean([s[name] for s in per_text], axis=0)
         for li, layer in enumerate(snapshots[0].layer_numbers):
@@ -341,7 +368,10 @@ def read_attention(run_dir: str | os.PathLike) -> AttentionSnapshots:
             if reader.plugin(tag) != PLUGIN_NAME:
                 continue
             for step, wall_time, data in points:
-                snapshot = decode_snapshot(data, step, wall_time)
+                try:
+                    snapshot = decode_snapshot(data, step, wall_time)
+                except (ValueError, KeyError) as err:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+                    raise AttentionInputError(f"{path}: {tag} at step {step} is unreadable: {err}") from err
                 found[(snapshot.step, snapshot.text)] = snapshot
     if not found:
         below = [os.path.relpath(d, run_dir) for d, _, names in os.walk(run_dir) if d != run_dir and any(
