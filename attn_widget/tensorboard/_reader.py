@@ -72,13 +72,14 @@ def _le32(cols: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(cols).view("<u4").ravel()
 
 
-def _jump(arr: np.ndarray, pos: int, recent: list[int]) -> tuple[np.ndarray, np.ndarray, bool] | None:
+def _jump(arr: np.ndarray, pos: int, recent: list[int], budget: int = _JUMP) -> tuple[np.ndarray, np.ndarray, bool] | None:
     """Vectorised framing over a periodic stretch.
 
     If the last record lengths repeat with a period ``p <= 16``, predict the next records and keep
     the prefix whose length prefixes match the prediction. Each accepted record's length was read
     at its true start, so the result equals sequential framing. Returns starts, lengths and whether
     the whole block matched (more may follow), or None when there is no period or no room.
+    ``budget``: records predicted at most (the caller grows it while whole blocks match).
     """
     for p in range(1, 17):
         if len(recent) >= 2 * p and recent[-p:] == recent[-2 * p : -p]:
@@ -88,7 +89,7 @@ def _jump(arr: np.ndarray, pos: int, recent: list[int]) -> tuple[np.ndarray, np.
     pattern = np.array(recent[-p:], dtype=np.int64)
     sizes = pattern + _OVERHEAD
     cycle = int(sizes.sum())
-    cycles = min((arr.size - pos) // cycle, _JUMP // p)
+    cycles = min((arr.size - pos) // cycle, max(1, budget // p))
     if cycles < 1:
         return None
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
@@ -98,7 +99,7 @@ def _jump(arr: np.ndarray, pos: int, recent: list[int]) -> tuple[np.ndarray, np.
     m = int(miss[0]) if miss.size else starts.size
     if m == 0:
         return None
-    return starts[:m], expected[:m], m == starts.size and cycles == _JUMP // p
+    return starts[:m], expected[:m], m == starts.size and cycles == max(1, budget // p)
 
 
 def _frame(buf: bytes, arr: np.ndarray, pos: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -126,8 +127,12 @@ def _frame(buf: bytes, arr: np.ndarray, pos: int) -> tuple[np.ndarray, np.ndarra
             chunks_s.append(np.array(starts, np.int64))
             chunks_l.append(np.array(lens, np.int64))
             starts, lens = [], []
-            while (jumped := _jump(arr, pos, recent)) is not None:
+            # Periodic stretches broken by other records (e.g. attention snapshots between scalars) would
+            # each check _JUMP predictions: start small and double while whole blocks match.
+            budget = 256
+            while (jumped := _jump(arr, pos, recent, budget)) is not None:
                 js, jl, more = jumped
+                budget = min(2 * budget, _JUMP)
                 chunks_s.append(js)
                 chunks_l.append(jl)
                 pos = int(js[-1] + jl[-1]) + _OVERHEAD
