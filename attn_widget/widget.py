@@ -380,7 +380,11 @@ class AttentionWidget(anywidget.AnyWidget):
     def _export_state(self) -> dict[str, Any]:
         """:meth:`wire_state` with head statistics computed from the attention (exact, not the wire's bytes)."""
         self._provide_stats()
-        return self.wire_state()
+        return self._page_state()
+
+    def _page_state(self) -> dict[str, Any]:
+        """:meth:`wire_state` for pages and saved outputs: the step shown, no slider (no kernel sends other steps)."""
+        return {**self.wire_state(), "steps": []}
 
     def _repr_mimebundle_(self, **kwargs: Any):
         """anywidget's bundle (the live view, which JupyterLab prefers) plus, for front ends without the
@@ -389,7 +393,7 @@ class AttentionWidget(anywidget.AnyWidget):
         if bundle is None:
             return None
         data, metadata = bundle
-        return {**data, **export.fallback_bundle(self.wire_state())}, metadata
+        return {**data, **export.fallback_bundle(self._page_state())}, metadata
 
     def save_image(self, path: str | pathlib.Path, timeout: float = 30.0) -> concurrent.futures.Future:
         """Save the displayed view as PNG or SVG (by ``path``'s suffix); returns a ``concurrent.futures.Future``

@@ -137,6 +137,7 @@ def test_from_run_scrubs_steps_and_supports_views_statistics_and_diff(trained):
     assert widget.head_stats["values"] != stats_at_4  # statistics follow the step
     widget.view = "summary"
     widget.view = "head"
+    assert widget._export_state()["steps"] == []  # exported pages show the current step, without a slider
     with pytest.raises(SelectionError, match=r"step 3 has no snapshot; the steps are \[0, 2, 4\]"):
         widget.step = 3
     assert widget.step == 0
