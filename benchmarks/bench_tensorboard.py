@@ -1,18 +1,23 @@
-"""Reading 1,000,000 TensorBoard scalar points: attn_widget's reader vs TensorBoard's EventAccumulator.
+"""The runs sidebar's server against `tensorboard --load_fast=true` on the same logdirs.
 
-Usage: ``python benchmarks/bench_tensorboard.py [--dir DIR] [--repeat N]``
+Usage: ``python benchmarks/bench_tensorboard.py [--dir DIR] [--layouts r2000,r200] [--no-tensorboard]``
 
-Writes two logdirs once with torch's ``SummaryWriter`` (cached in ``DIR``, default
-``$TMPDIR/attn_widget_bench_tb``; ~1 minute the first time):
+Logdirs (written once under ``DIR``, default ``$TMPDIR/attn_widget_bench_runs``): one run's event
+file is written by torch's ``SummaryWriter``, then copied into every run folder (real event files;
+writing 20 M points through torch would take most of an hour on 2 cores):
 
-* ``one_run``: 1 run × 5 tags × 200,000 steps;
-* ``many_runs``: 20 runs × 5 tags × 10,000 steps.
+* ``r2000``: 2,000 runs × 4 tags × 100 steps (in 20 experiment folders);
+* ``r200``: 200 runs × 10 tags × 10,000 steps (20 M points).
 
-Each measurement runs in a fresh Python process: wall time of the read (best of ``--repeat`` for
-the fast readers, one run of EventAccumulator) and peak RSS growth over the process after imports.
-EventAccumulator keeps all points (``size_guidance={"scalars": 0}``) and its scalars are pulled out
-as lists; ours returns numpy arrays per tag (``read_scalars``, and ``list_runs`` + ``read_scalars``
-for every run of the logdir).
+Figures printed per logdir:
+
+* TensorBoard (Rust data server): seconds from start until ``/data/plugin/scalars/tags`` lists
+  every run and tag, and the RSS of TensorBoard and its data server then;
+* attn-widget in a real ``jupyter server``: seconds from start until ``GET attn-widget/runs`` lists
+  every run and tag (server start-up included, as for TensorBoard) and the request alone; RSS then;
+  a warm refresh with nothing new (median and p95 of 20, HTTP included);
+* with ``r200``: 100 concurrent cold ``POST attn-widget/scalars`` (one run each, every tag) while
+  ``GET attn-widget/runs`` and Jupyter's ``/api/status`` are polled: their worst and p99 latency.
 """
 
 from __future__ import annotations
@@ -20,107 +25,204 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import signal
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
-TAGS = ("loss", "accuracy", "lr", "grad_norm", "train/throughput")
-LAYOUTS = {"one_run": (1, 200_000), "many_runs": (20, 10_000)}  # (runs, steps per tag)
+LAYOUTS = {  # name: (runs, tags, steps)
+    "r2000": (2000, ("train/loss", "train/accuracy", "lr", "val/loss"), 100),
+    "r200": (200, tuple(f"{group}/{name}" for group in ("train", "val") for name in ("loss", "acc", "f1", "grad", "lr")), 10_000),
+}
+TOKEN = "bench-token"
 
 
-def _write_run(run_dir: str, steps: int) -> None:
+def ensure_logdir(base: str, name: str) -> str:
+    """Write logdir ``name`` under ``base`` unless complete; returns its path."""
+    runs, tags, steps = LAYOUTS[name]
+    path = os.path.join(base, name)
+    if os.path.exists(os.path.join(path, "complete")):
+        return path
     from torch.utils.tensorboard import SummaryWriter
 
-    writer = SummaryWriter(run_dir, max_queue=10_000, flush_secs=600)
-    for step in range(steps):
-        for k, tag in enumerate(TAGS):
-            writer.add_scalar(tag, 1.0 / (step + 1) + k, step)
-    writer.close()
-
-
-def ensure_logdirs(base: str) -> dict[str, str]:
-    """Write the benchmark logdirs under ``base`` unless already complete; name → path."""
-    out = {}
-    for name, (runs, steps) in LAYOUTS.items():
-        path = os.path.join(base, name)
-        done = os.path.join(path, "complete.json")
-        if not os.path.exists(done):
-            t0 = time.perf_counter()
-            run_dirs = [os.path.join(path, f"run{i:02d}") for i in range(runs)]
-            with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-                list(pool.map(_write_run, run_dirs, [steps] * runs))
-            with open(done, "w") as f:
-                json.dump({"runs": runs, "points": runs * steps * len(TAGS)}, f)
-            print(f"wrote {name} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        out[name] = path
-    return out
-
-
-def _measure(method: str, logdir: str) -> dict:
-    """Run in a child process: time one full read of ``logdir`` with ``method``."""
-    import resource
-
-    if method == "ours":
-        from attn_widget.tensorboard import ReaderCache, list_runs, read_scalars
-
-        def read() -> int:
-            cache = ReaderCache()
-            return sum(
-                s.values.size for run in list_runs(logdir, cache=cache)
-                for s in read_scalars(run.path, cache=cache).values()
-            )
-    else:
-        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
-        def read() -> int:
-            total = 0
-            for run in sorted(os.listdir(logdir)):
-                path = os.path.join(logdir, run)
-                if not os.path.isdir(path):
-                    continue
-                acc = EventAccumulator(path, size_guidance={"scalars": 0})
-                acc.Reload()
-                for tag in acc.Tags()["scalars"]:
-                    events = acc.Scalars(tag)
-                    total += len([e.value for e in events])
-            return total
-
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    shutil.rmtree(path, ignore_errors=True)
+    template = os.path.join(base, f"{name}_template")
+    shutil.rmtree(template, ignore_errors=True)
     t0 = time.perf_counter()
-    points = read()
+    with SummaryWriter(template, max_queue=100_000, flush_secs=3600) as writer:
+        for step in range(steps):
+            for k, tag in enumerate(tags):
+                writer.add_scalar(tag, 1.0 / (step + 1) + k, step)
+    (source,) = [os.path.join(template, f) for f in os.listdir(template)]
+    for i in range(runs):
+        run = os.path.join(path, f"exp{i % 20:02d}", f"run{i:04d}")
+        os.makedirs(run)
+        shutil.copyfile(source, os.path.join(run, f"events.out.tfevents.{1700000000 + i}.bench.{i}.0"))
+    open(os.path.join(path, "complete"), "w").close()
+    print(f"wrote {name} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and all its descendants (MB), from /proc."""
+    import psutil
+
+    proc = psutil.Process(pid)
+    return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+
+
+def get(url: str, data: bytes | None = None, timeout: float = 600) -> bytes:
+    request = urllib.request.Request(url, data=data, headers={"Authorization": f"token {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.read()
+
+
+def complete(listing: dict[str, set], runs: int, tags: int) -> bool:
+    return len(listing) == runs and all(len(t) == tags for t in listing.values())
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def bench_tensorboard(logdir: str, runs: int, tags: int) -> dict:
+    port = free_port()
+    tensorboard = os.path.join(os.path.dirname(sys.executable), "tensorboard")
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([tensorboard, "--logdir", logdir, "--load_fast=true", "--host", "127.0.0.1",
+                             "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/scalars/tags", timeout=60).read())
+                if complete({r: set(t) for r, t in body.items()}, runs, tags):
+                    break
+            except OSError:
+                pass
+            if time.perf_counter() - t0 > 900:
+                raise TimeoutError("TensorBoard did not list every run within 15 minutes")
+            time.sleep(0.1)
+        return {"listed_s": time.perf_counter() - t0, "rss_mb": tree_rss_mb(proc.pid)}
+    finally:
+        stop(proc)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def bench_ours(logdir: str, runs: int, tags: int, concurrent: bool) -> dict:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tempfile.TemporaryFile()
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}",
+                             f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={logdir}",
+                             "--ServerApp.jpserver_extensions={'attn_widget': True}"],
+                            stdout=subprocess.DEVNULL, stderr=log)
+    try:
+        while True:
+            try:
+                get(f"{base}/api/status", timeout=5)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise SystemExit(f"jupyter server exited: {log.read().decode()[-2000:]}") from None
+                time.sleep(0.05)
+        t1 = time.perf_counter()
+        listing = json.loads(get(f"{base}/attn-widget/runs"))
+        t2 = time.perf_counter()
+        if not complete({r["name"]: set(r["tags"]) for r in listing["runs"]}, runs, tags):
+            raise SystemExit("attn-widget listed fewer runs or tags than written")
+        out = {"listed_s": t2 - t0, "request_s": t2 - t1, "rss_mb": tree_rss_mb(proc.pid)}
+        warm = []
+        for _ in range(20):
+            t = time.perf_counter()
+            get(f"{base}/attn-widget/runs")
+            warm.append(time.perf_counter() - t)
+        out["warm_median_ms"] = 1000 * statistics.median(warm)
+        out["warm_p95_ms"] = 1000 * percentile(warm, 0.95)
+        if concurrent:
+            out.update(concurrent_reads(base, [r["name"] for r in listing["runs"]][:100]))
+            out["rss_after_reads_mb"] = tree_rss_mb(proc.pid)
+        return out
+    finally:
+        stop(proc)
+
+
+def concurrent_reads(base: str, names: list[str]) -> dict:
+    """100 cold scalar reads at once; meanwhile poll the listing and Jupyter's status."""
+    done = threading.Event()
+    runs_lat: list[float] = []
+    status_lat: list[float] = []
+
+    def poll(url: str, into: list[float]) -> None:
+        while not done.is_set():
+            t = time.perf_counter()
+            get(url)
+            into.append(time.perf_counter() - t)
+            time.sleep(0.01)
+
+    pollers = [threading.Thread(target=poll, args=(f"{base}/attn-widget/runs", runs_lat)),
+               threading.Thread(target=poll, args=(f"{base}/api/status", status_lat))]
+    for thread in pollers:
+        thread.start()
+    t0 = time.perf_counter()
+    body = lambda name: json.dumps({"run": name, "tags": None, "max_points": 1000}).encode()  # noqa: E731
+    with ThreadPoolExecutor(len(names)) as pool:
+        list(pool.map(lambda n: get(f"{base}/attn-widget/scalars", data=body(n)), names))
     seconds = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"seconds": seconds, "points": points, "peak_mb": (peak - base) / 1024}
-
-
-def run_child(method: str, logdir: str) -> dict:
-    code = (
-        "import json, sys; sys.path.insert(0, sys.argv[3]); import bench_tensorboard as b; "
-        "print(json.dumps(b._measure(sys.argv[1], sys.argv[2])))"
-    )
-    here = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(here), os.environ.get("PYTHONPATH", "")]))
-    res = subprocess.run([sys.executable, "-c", code, method, logdir, here], capture_output=True, text=True, env=env, check=True)
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    done.set()
+    for thread in pollers:
+        thread.join()
+    return {"reads_s": seconds, "runs_max_ms": 1000 * max(runs_lat), "runs_p99_ms": 1000 * percentile(runs_lat, 0.99),
+            "status_p99_ms": 1000 * percentile(status_lat, 0.99), "status_max_ms": 1000 * max(status_lat)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "attn_widget_bench_tb"))
-    parser.add_argument("--repeat", type=int, default=3, help="runs of the fast reader (best kept)")
+    parser.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "attn_widget_bench_runs"))
+    parser.add_argument("--layouts", default="r2000,r200")
+    parser.add_argument("--no-tensorboard", action="store_true", help="skip TensorBoard (e.g. not installed)")
     args = parser.parse_args()
-    logdirs = ensure_logdirs(args.dir)
-    print(f"{'logdir':<10} {'reader':<22} {'points':>9} {'seconds':>8} {'peak MB':>8} {'speed-up':>9}")
-    for name, path in logdirs.items():
-        ea = run_child("ea", path)
-        ours = min((run_child("ours", path) for _ in range(args.repeat)), key=lambda r: r["seconds"])
-        if ours["points"] != ea["points"]:
-            raise SystemExit(f"{name}: point counts differ: ours {ours['points']}, EventAccumulator {ea['points']}")
-        print(f"{name:<10} {'EventAccumulator':<22} {ea['points']:>9} {ea['seconds']:>8.2f} {ea['peak_mb']:>8.0f} {'1.0x':>9}")
-        print(f"{name:<10} {'attn_widget':<22} {ours['points']:>9} {ours['seconds']:>8.2f} {ours['peak_mb']:>8.0f} "
-              f"{ea['seconds'] / ours['seconds']:>8.1f}x")
+    sys.stdout.reconfigure(line_buffering=True)
+    for name in args.layouts.split(","):
+        runs, tags, steps = LAYOUTS[name]
+        logdir = ensure_logdir(args.dir, name)
+        print(f"== {name}: {runs} runs × {len(tags)} tags × {steps} steps ({runs * len(tags) * steps:,} points)")
+        if not args.no_tensorboard:
+            tb = bench_tensorboard(logdir, runs, len(tags))
+            print(f"tensorboard --load_fast=true  every run and tag listed after {tb['listed_s']:6.2f} s   "
+                  f"RSS {tb['rss_mb']:6.0f} MB")
+        ours = bench_ours(logdir, runs, len(tags), concurrent=name == "r200")
+        print(f"attn-widget (jupyter server)  every run and tag listed after {ours['listed_s']:6.2f} s   "
+              f"RSS {ours['rss_mb']:6.0f} MB   (listing request {ours['request_s']:.2f} s)")
+        print(f"attn-widget warm refresh, nothing new: median {ours['warm_median_ms']:.1f} ms, "
+              f"p95 {ours['warm_p95_ms']:.1f} ms (HTTP included)")
+        if "reads_s" in ours:
+            print(f"100 concurrent cold scalar reads: {ours['reads_s']:.2f} s; meanwhile GET runs worst "
+                  f"{ours['runs_max_ms']:.0f} ms (p99 {ours['runs_p99_ms']:.0f} ms), /api/status p99 "
+                  f"{ours['status_p99_ms']:.0f} ms (worst {ours['status_max_ms']:.0f} ms); RSS after {ours['rss_after_reads_mb']:.0f} MB")
 
 
 if __name__ == "__main__":

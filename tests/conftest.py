@@ -19,9 +19,16 @@ def rotating_cache():
             super().__init__()
             self.victims = list(victims)
 
-        def updated(self, path, stat=None):
+        def rotate(self):
             while self.victims:
                 self.victims.pop().unlink()
+
+        def read_new(self, paths):
+            self.rotate()
+            return super().read_new(paths)
+
+        def updated(self, path, stat=None):
+            self.rotate()
             return super().updated(path, stat)
 
     return RotatingCache

@@ -61,7 +61,8 @@ def test_save_image_fails_clearly():
 
 
 def test_attn_html_exporter_is_registered():
-    assert get_exporter("attn-html") is AttnHTMLExporter
+    assert get_exporter("attn_html") is AttnHTMLExporter  # JupyterLab's Export menu (\w+ names)
+    assert issubclass(get_exporter("attn-html"), AttnHTMLExporter)  # the command line
     html, _ = AttnHTMLExporter().from_notebook_node(__import__("nbformat").v4.new_notebook())
     assert "aw-esm" not in html and "mathjax" not in html.lower()  # renderer only when a widget is shown
 

@@ -24,6 +24,8 @@ def test_wheel_contents(tmp_path):
     assert f"{data}/data/share/jupyter/labextensions/attn-widget/package.json" in names
     assert any(n.startswith(f"{data}/data/share/jupyter/labextensions/attn-widget/static/remoteEntry.") for n in names)
     assert f"{data}/data/etc/jupyter/jupyter_server_config.d/attn_widget.json" in names
+    assert f"{data}/data/etc/jupyter/jupyter_server_config.d/attn_widget_nbexport.json" in names  # Lab's HTML export
+    assert f"{data}/data/etc/jupyter/jupyter_nbconvert_config.json" in names  # jupyter nbconvert --to html
     assert "attn_widget/examples/attention_demo.ipynb" in names  # the demo works outside a checkout
     assert "attn_widget/wire_schema.json" in names  # the browser format, read at import
     assert wheel.name.startswith(f"attn_widget-{attn_widget.__version__}-")  # one version, from attn_widget/__init__.py

@@ -37,7 +37,8 @@ def on_server_loop(test):
 
 @pytest.fixture
 def jp_server_config():
-    return {"ServerApp": {"jpserver_extensions": {"attn_widget": True}}}
+    # listing_max_age 0: these tests change files and list again at once (the cache has its own test)
+    return {"ServerApp": {"jpserver_extensions": {"attn_widget": True}}, "TensorBoardRuns": {"listing_max_age": 0}}
 
 
 def write_run(path: Path, steps: int, tags=("loss", "acc"), start: int = 0, offset: float = 0.0) -> None:
@@ -69,6 +70,12 @@ async def get_json(jp_fetch, *parts, **params):
     return json.loads(response.body)
 
 
+async def post_json(jp_fetch, **body):
+    response = await jp_fetch("attn-widget", "scalars", method="POST", body=json.dumps(body))
+    assert response.code == 200
+    return json.loads(response.body)
+
+
 async def error_of(jp_fetch, *parts, **params) -> tuple[int, str]:
     with pytest.raises(HTTPClientError) as info:
         await jp_fetch("attn-widget", *parts, params=params)
@@ -97,7 +104,7 @@ async def test_runs_list_contract(jp_fetch, logs):
     body = await get_json(jp_fetch, "runs")
     assert body["root"] == ""
     runs = {r["name"]: r for r in body["runs"]}
-    assert set(runs) == {"logs/a", "logs/b/c"}  # the symlinked folder is not followed
+    assert set(runs) == {"logs/a", "logs/b/c"}  # the symlink leading outside the root is not followed
     a = runs["logs/a"]
     assert a["last_step"] == 29
     assert a["tags"] == ["acc", "loss"]
@@ -121,14 +128,14 @@ async def test_scalars_full_and_downsampled(jp_fetch, logs):
     assert loss["values"] == [s * 0.5 for s in range(30)]
     assert len(loss["wall_times"]) == 30 and all(w > 1e9 for w in loss["wall_times"])
 
-    small = await get_json(jp_fetch, "runs", "logs/a", "scalars", tags="acc", max_points="6")
+    small = await get_json(jp_fetch, "runs", "logs/a", "scalars", tag="acc", max_points="6")
     assert list(small["tags"]) == ["acc"]
     acc = small["tags"]["acc"]
     assert len(acc["steps"]) <= 6
     assert acc["steps"][0] == 0 and acc["steps"][-1] == 29  # ends and extremes kept
     assert min(acc["values"]) == 1.0 and max(acc["values"]) == 29 * 0.5 + 1
 
-    missing_tag = await get_json(jp_fetch, "runs", "logs/a", "scalars", tags="nope,loss")
+    missing_tag = await post_json(jp_fetch, run="logs/a", tags=["nope", "loss"])
     assert list(missing_tag["tags"]) == ["loss"]
     assert missing_tag["warnings"] == ["tag not found: nope"]
 
@@ -162,36 +169,36 @@ async def test_requests_without_token_are_refused(jp_serverapp, http_server_clie
 
 
 @on_server_loop
-async def test_traversal_with_dotdot_is_refused(jp_fetch, jp_serverapp, fetcher, logs):
+async def test_traversal_with_dotdot_is_400(jp_fetch, jp_serverapp, fetcher, logs):
     code, message = await error_of(jp_fetch, "runs", logdir="../outside")
-    assert code == 403 and "'..'" in message
+    assert code == 400 and "'..'" in message
     code, _ = await error_of(jp_fetch, "runs", logdir="logs/../../outside")
-    assert code == 403
+    assert code == 400
     code, _ = await error_of(jp_fetch, "runs", "../outside/secret", "scalars")
-    assert code == 403
+    assert code == 400
     code, message = await raw_get(fetcher, "runs/..%2Foutside%2Fsecret/scalars")  # as encodeURIComponent sends it
-    assert code == 403 and "'..'" in message
+    assert code == 400 and "'..'" in message
     assert cached_paths(jp_serverapp) == []
 
 
 @on_server_loop
-async def test_absolute_paths_are_refused(jp_fetch, jp_serverapp, fetcher, logs):
+async def test_absolute_paths_are_400(jp_fetch, jp_serverapp, fetcher, logs):
     outside = str(logs.parent.parent / "outside")
     code, message = await error_of(jp_fetch, "runs", logdir=outside)
-    assert code == 403 and "absolute" in message
+    assert code == 400 and "absolute" in message
     code, message = await raw_get(fetcher, f"runs/{outside}/secret/scalars")  # .../runs//tmp/...
-    assert code == 403 and "absolute" in message
+    assert code == 400 and "absolute" in message
     code, message = await raw_get(fetcher, "runs/" + (outside + "/secret").replace("/", "%2F") + "/scalars")
-    assert code == 403 and "absolute" in message
+    assert code == 400 and "absolute" in message
     assert cached_paths(jp_serverapp) == []
 
 
 @on_server_loop
-async def test_symlink_outside_root_is_refused(jp_fetch, jp_serverapp, logs):
+async def test_symlink_outside_root_is_404(jp_fetch, jp_serverapp, logs):
     code, message = await error_of(jp_fetch, "runs", logdir="logs/escape")
-    assert code == 403 and "outside" in message
+    assert code == 404 and "outside" in message
     code, _ = await error_of(jp_fetch, "runs", "logs/escape/secret", "scalars")
-    assert code == 403
+    assert code == 404
     # a symlinked event file inside a run, pointing outside, is ignored too
     secret_file = next((logs.parent.parent / "outside" / "secret").iterdir())
     os.symlink(secret_file, logs / "a" / f"{secret_file.name}.link")
@@ -289,6 +296,114 @@ async def test_big_read_does_not_block_other_requests(jp_fetch, jp_root_dir):
     assert max(latencies) < total / 3
 
 
+@on_server_loop
+async def test_malformed_paths_are_400(jp_fetch, fetcher, logs):
+    code, _ = await error_of(jp_fetch, "runs", logdir="logs\x00a")  # tornado reads the query's NUL as a space
+    assert code == 404
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("attn-widget", "scalars", method="POST", body=json.dumps({"run": "logs/a\x00"}))
+    assert info.value.code == 400 and "null byte" in json.loads(info.value.response.body)["message"]
+    code, message = await raw_get(fetcher, "runs/logs%2Fa%00/scalars")
+    assert code == 400 and "null byte" in message
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("attn-widget", "scalars", method="POST", body=json.dumps({"run": "logs/a", "tags": "loss"}))
+    assert info.value.code == 400 and "list of strings" in json.loads(info.value.response.body)["message"]
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("attn-widget", "scalars", method="POST", body="{not json")
+    assert info.value.code == 400
+
+
+@on_server_loop
+async def test_post_without_token_is_refused(http_server_client, jp_base_url, jp_serverapp, logs):
+    response = await http_server_client.fetch(url_path_join(jp_base_url, "attn-widget", "scalars"), method="POST",
+                                              body=json.dumps({"run": "logs/a"}), raise_error=False)
+    assert response.code in (401, 403)
+    assert cached_paths(jp_serverapp) == []
+
+
+@on_server_loop
+async def test_any_tag_names_any_count_and_non_finite_values(jp_fetch, jp_root_dir):
+    from torch.utils.tensorboard import SummaryWriter
+
+    tags = [f"metric,{i}/x y" for i in range(3000)]  # commas, slashes, spaces; a URL could not hold them
+    with SummaryWriter(str(jp_root_dir / "odd")) as w:
+        for tag in tags:
+            w.add_scalar(tag, 1.0, 0)
+        for step, value in enumerate([1.0, float("nan"), float("inf"), float("-inf"), 2.0]):
+            w.add_scalar("odd,values", value, step)
+    body = await post_json(jp_fetch, run="odd", tags=[*tags, "odd,values"])
+    assert body["warnings"] == [] and len(body["tags"]) == 3001
+    assert body["tags"]["metric,2999/x y"]["values"] == [1.0]
+    assert body["tags"]["odd,values"]["values"] == [1.0, "NaN", "Infinity", "-Infinity", 2.0]
+    via_get = await get_json(jp_fetch, "runs", "odd", "scalars", tag="odd,values")
+    assert via_get["tags"] == {"odd,values": body["tags"]["odd,values"]}
+
+
+@on_server_loop
+async def test_max_points_is_capped_and_answers_are_cached_until_the_run_changes(jp_fetch, jp_serverapp, jp_root_dir):
+    from torch.utils.tensorboard import SummaryWriter
+
+    state = jp_serverapp.web_app.settings[SETTINGS_KEY]
+    writer = SummaryWriter(str(jp_root_dir / "long"), max_queue=20_000)
+    for step in range(12_000):
+        writer.add_scalar("loss", float(step % 97), step)
+    writer.flush()
+    capped = await post_json(jp_fetch, run="long", tags=["loss"], max_points=10**9)
+    assert len(capped["tags"]["loss"]["steps"]) <= 10_000
+    again = await post_json(jp_fetch, run="long", tags=["loss"], max_points=10**9)
+    assert again == capped
+    key = (str(jp_root_dir / "long"), "loss", 10_000)
+    (signature, text), = [v for k, v in state.answers._items.items() if k == key]
+    writer.add_scalar("loss", 500.0, 12_000)
+    writer.close()
+    grown = await post_json(jp_fetch, run="long", tags=["loss"], max_points=10**9)
+    assert grown["tags"]["loss"]["steps"][-1] == 12_000 and max(grown["tags"]["loss"]["values"]) == 500.0
+    assert state.answers._items[key][0] != signature
+
+
+@on_server_loop
+async def test_a_broken_file_is_a_warning_on_its_run_never_a_500(jp_fetch, jp_root_dir):
+    write_run(jp_root_dir / "good", 5, tags=("loss",))
+    (jp_root_dir / "crashed").mkdir()
+    (jp_root_dir / "crashed" / "events.out.tfevents.1.host").write_bytes(bytes(64))  # zero-filled
+    runs = {r["name"]: r for r in (await get_json(jp_fetch, "runs"))["runs"]}
+    assert runs["good"]["tags"] == ["loss"] and runs["good"]["warnings"] == []
+    assert runs["crashed"]["tags"] == [] and runs["crashed"]["warnings"]
+    assert "bad length checksum" in runs["crashed"]["warnings"][0]
+    body = await get_json(jp_fetch, "runs", "crashed", "scalars")
+    assert body["tags"] == {} and body["warnings"]
+
+
+@on_server_loop
+async def test_symlinked_run_folders_and_files_inside_the_root(jp_fetch, jp_root_dir):
+    write_run(jp_root_dir / "real" / "run", 4, tags=("loss",))
+    os.symlink(jp_root_dir / "real", jp_root_dir / "alias")  # a symlinked folder of runs
+    os.symlink(jp_root_dir, jp_root_dir / "real" / "loop")  # a loop back to the root
+    (jp_root_dir / "linked").mkdir()
+    source = next((jp_root_dir / "real" / "run").iterdir())
+    os.symlink(source, jp_root_dir / "linked" / source.name)  # a symlinked event file
+    runs = {r["name"]: r for r in (await get_json(jp_fetch, "runs"))["runs"]}
+    assert set(runs) == {"real/run", "alias/run", "linked"}
+    for name in runs:
+        body = await get_json(jp_fetch, "runs", name, "scalars")
+        assert body["run"] == name and body["tags"]["loss"]["steps"] == [0, 1, 2, 3]
+
+
+@on_server_loop
+async def test_hparams_and_add_scalars_groups_are_listed(jp_fetch, jp_root_dir):
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(jp_root_dir / "exp")) as w:
+        w.add_scalar("train/loss", 0.5, 0)
+        w.add_scalars("loss", {"train": 0.5, "val": 0.7}, 0)
+        w.add_hparams({"lr": 0.01, "optimizer": "sgd", "nesterov": True}, {"hparam/acc": 0.9}, run_name="hp")
+    runs = {r["name"]: r for r in (await get_json(jp_fetch, "runs"))["runs"]}
+    assert runs["exp/loss_val"]["scalars_group"] == {"parent": "exp", "tag": "loss", "key": "val"}
+    assert runs["exp/hp"]["hparams"] == {"lr": 0.01, "optimizer": "sgd", "nesterov": True}
+    assert runs["exp/hp"]["metrics"] == {"hparam/acc": pytest.approx(0.9)}  # stored as float32
+    assert runs["exp"]["hparams"] == {} and runs["exp"]["scalars_group"] is None
+
+
 def test_server_start_imports_no_tensorboard(tmp_path):
     code = """
 import sys
@@ -331,6 +446,24 @@ class TestShutdown:
         pools.append((executor, threads))
 
 
+class TestListingCache:
+    @pytest.fixture
+    def jp_server_config(self):
+        return {"ServerApp": {"jpserver_extensions": {"attn_widget": True}}}
+
+    @on_server_loop
+    async def test_a_listing_is_reused_for_a_second_unless_fresh_is_asked(self, jp_fetch, jp_root_dir):
+        write_run(jp_root_dir / "a", 3)
+        first = await get_json(jp_fetch, "runs")
+        write_run(jp_root_dir / "b", 3)
+        assert await get_json(jp_fetch, "runs") == first  # within listing_max_age: the same answer
+        fresh = await get_json(jp_fetch, "runs", fresh="1")
+        assert [r["name"] for r in fresh["runs"]] == ["a", "b"]
+        await asyncio.sleep(1.1)
+        write_run(jp_root_dir / "c", 3)
+        assert [r["name"] for r in (await get_json(jp_fetch, "runs"))["runs"]] == ["a", "b", "c"]
+
+
 class TestConfiguredRoot:
     @pytest.fixture
     def jp_server_config(self, jp_root_dir):
@@ -345,4 +478,4 @@ class TestConfiguredRoot:
         assert body["root"] == ""
         assert [r["name"] for r in body["runs"]] == ["a", "b/c"]
         assert (await get_json(jp_fetch, "runs", "b/c", "scalars"))["run"] == "b/c"
-        assert (await error_of(jp_fetch, "runs", logdir=".."))[0] == 403
+        assert (await error_of(jp_fetch, "runs", logdir=".."))[0] == 400

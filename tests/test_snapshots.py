@@ -12,7 +12,8 @@ from torch.utils.tensorboard import SummaryWriter
 
 from attn_widget import AttentionInputError, AttentionWidget, extract_attention
 from attn_widget.errors import SelectionError
-from attn_widget.tensorboard import AttentionCallback, log_attention, read_attention, read_scalars
+from attn_widget.tensorboard import AttentionCallback, EventFileReader, log_attention, read_attention, read_scalars
+from attn_widget.tensorboard._reader import BATCH_FILE_BYTES, read_fresh_files
 from attn_widget.tensorboard.snapshots import (
     PLUGIN_NAME,
     Snapshot,
@@ -186,6 +187,39 @@ def test_a_live_run_grows(tmp_path):
     assert snapshot.layer_numbers == [1] and snapshot.head_numbers == [0, 2] and snapshot.attention.shape[:2] == (1, 2)
     assert "attention/entropy_ratio/L1H2" in read_scalars(tmp_path / "run")
     writer.close()
+
+
+def test_small_runs_read_together_keep_snapshots_as_one_by_one(tmp_path):
+    """The server decodes small never-read files in one batch (read_fresh_files, plugin names learned from the
+    whole batch); readers that keep our plugin's tensors get the same snapshots, plugins and scalars that way."""
+    tokenizer = make_tokenizer(tmp_path)
+    model = make_model("gpt2", tokenizer)
+    for name in ("a", "b"):
+        with SummaryWriter(str(tmp_path / name)) as writer:
+            for step in range(40):
+                writer.add_scalar("loss", 1 / (step + 1), step)
+                if step % 20 == 0:
+                    log_attention(writer, step, model, tokenizer, ["a cat", "a dog sat"], layers=[1])
+    with SummaryWriter(str(tmp_path / "scalars_only")) as writer:
+        for step in range(40):
+            writer.add_scalar("loss", step, step, new_style=True)
+    paths = sorted(tmp_path.glob("*/*tfevents*"))
+    assert len(paths) == 3 and all(p.stat().st_size <= BATCH_FILE_BYTES for p in paths)  # batched, not skipped
+
+    def read(together: bool) -> list[EventFileReader]:
+        readers = [EventFileReader(p, keep_plugins=(PLUGIN_NAME,)) for p in paths]
+        for reader in read_fresh_files(readers) if together else readers:
+            reader.update()
+        return readers
+
+    for batched, alone in zip(read(True), read(False)):
+        assert batched.tensors() == alone.tensors() and batched.tags == alone.tags
+        assert all(batched.plugin(tag) == alone.plugin(tag) == PLUGIN_NAME for tag in alone.tensors())
+        for tag in alone.tags:
+            assert np.array_equal(batched.series(tag).values, alone.series(tag).values)
+    snapshot_tags = [sorted(r.tensors()) for r in read(True)]
+    assert snapshot_tags == [["attention_snapshot/0", "attention_snapshot/1"]] * 2 + [[]]
+    assert [step for step, *_ in read(True)[0].tensors()["attention_snapshot/1"]] == [0, 20]
 
 
 def test_snapshot_bytes_round_trip_and_foreign_bytes_are_refused(tmp_path):

@@ -129,17 +129,22 @@ def test_torch_classic_and_new_style_scalars(torch_logdir):
         np.testing.assert_array_equal(scalars[tag].values, np.float32([e.value for e in events]))
 
 
-def test_add_scalars_and_add_hparams_are_grouped_under_their_run(torch_logdir):
-    runs = list_runs(torch_logdir)
-    assert [r.name for r in runs] == ["run"]  # not 4 runs (multi_a, multi_b, hparams folder)
-    (run,) = runs
+def test_add_scalars_and_add_hparams_folders_are_runs_as_in_tensorboard(torch_logdir):
+    runs = {r.name: r for r in list_runs(torch_logdir)}
     hparams_dir = next(p.name for p in (torch_logdir / "run").iterdir() if p.is_dir() and not p.name.startswith("multi"))
-    assert set(run.tags) == {"loss", "train/acc", "ns", "nsd", "multi/a", "multi/b", f"{hparams_dir}/hparam/final"}
-    assert run.last_step == 199
-    assert run.size == sum(p.stat().st_size for p in (torch_logdir / "run").rglob("*tfevents*"))
-    scalars = read_scalars(torch_logdir / "run", tags=["multi/a", "multi/b"])
-    np.testing.assert_array_equal(scalars["multi/a"].steps, np.arange(0, 200, 20))
-    np.testing.assert_array_equal(scalars["multi/b"].values, -np.arange(0, 200, 20))
+    assert set(runs) == {"run", "run/multi_a", "run/multi_b", f"run/{hparams_dir}"}
+    run = runs["run"]
+    assert run.tags == sorted(["loss", "train/acc", "ns", "nsd"])
+    assert run.last_step == 199 and run.hparams == {} and run.scalars_group is None
+    assert run.size == sum(p.stat().st_size for p in (torch_logdir / "run").glob("*tfevents*"))
+    assert runs["run/multi_a"].scalars_group == {"parent": "run", "tag": "multi", "key": "a"}
+    assert runs["run/multi_b"].scalars_group == {"parent": "run", "tag": "multi", "key": "b"}
+    session = runs[f"run/{hparams_dir}"]
+    assert session.hparams == {"lr": 0.1, "bs": 32} and session.tags == ["hparam/final"]
+    assert session.scalars_group is None
+    multi_b = read_scalars(torch_logdir / "run" / "multi_b")
+    np.testing.assert_array_equal(multi_b["multi"].steps, np.arange(0, 200, 20))
+    np.testing.assert_array_equal(multi_b["multi"].values, -np.arange(0, 200, 20))
 
 
 def test_tensorboard_writer_tensor_scalars(tmp_path):
@@ -191,7 +196,7 @@ def test_large_file_matches_event_accumulator(tmp_path):
             w.add_scalar("a", step * 0.25, step)
             w.add_scalar("bb/long_name", -step, step)
             w.add_scalar("c", 1.0 / (step + 1), step)
-    ours = read_scalars(tmp_path)
+    ours = read_scalars(tmp_path, cache=ReaderCache(max_series_points=20_000))  # every point kept
     acc = EventAccumulator(str(tmp_path), size_guidance={"scalars": 0})
     acc.Reload()
     for tag in ("a", "bb/long_name", "c"):
@@ -402,3 +407,36 @@ def test_reader_cache_drops_least_recently_used(torch_logdir, classic_file):
     second = cache.updated(str(event_file(torch_logdir / "run")))  # 800 points
     assert len(cache) == 1 and second.n_points == 800
     assert cache.updated(str(classic_file)) is not first  # re-created after eviction
+
+
+def test_refresh_with_nothing_new_reads_no_file(torch_logdir):
+    cache = ReaderCache()
+    first = {r.name: r for r in list_runs(torch_logdir, cache=cache)}
+    readers = list(cache._readers.values())
+    assert readers and all(r.bytes_read > 0 for r in readers)
+    again = {r.name: r for r in list_runs(torch_logdir, cache=cache)}
+    assert all(again[name] is first[name] for name in first)  # the cached listing, nothing re-read
+    assert all(r.bytes_read > 0 for r in readers)  # update() was not even called (it resets bytes_read)
+    for path in {r.path for r in readers}:
+        cache.updated(path, os.stat(path))  # an explicit update of an unchanged file reads nothing
+    assert all(r.bytes_read == 0 for r in readers)
+
+
+def test_series_are_bounded_and_keep_their_extremes(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=30_000)
+    values[12_345], values[23_456], values[777] = 50.0, -40.0, np.nan
+    with SummaryWriter(str(tmp_path), max_queue=1000) as w:
+        for step, value in enumerate(values):
+            w.add_scalar("noisy", value, step)
+    cache = ReaderCache(max_series_points=2000)
+    series = read_scalars(tmp_path, cache=cache)["noisy"]
+    assert series.steps.size <= 2000 and cache._points <= 2000
+    assert series.steps[0] == 0 and series.steps[-1] == 29_999
+    finite = np.isfinite(series.values)
+    assert series.values[finite].max() == 50.0 and series.values[finite].min() == -40.0
+    assert 777 in series.steps[~finite].tolist()  # the NaN is kept, not averaged away
+    assert (np.diff(series.steps) > 0).all()
+    np.testing.assert_array_equal(series.values[finite], np.float32(values)[series.steps[finite]])

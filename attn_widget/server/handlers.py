@@ -1,27 +1,36 @@
 """REST handlers of the attn-widget server extension.
 
 * ``GET {base_url}attn-widget/version`` → ``{"version": str}``
-* ``GET {base_url}attn-widget/runs?logdir=<path relative to the root, optional>`` →
-  ``{"root": str, "runs": [{"name", "last_step", "updated", "size", "tags", "live", "warnings"}]}``
-* ``GET {base_url}attn-widget/runs/<run>/scalars?tags=a,b&max_points=N`` (``runs/scalars``: the run
-  named ``.``, i.e. event files directly in the root, since browsers drop ``/./`` from URLs) →
-  ``{"run": str, "tags": {tag: {"steps", "wall_times", "values"}}, "warnings": [str]}``
+* ``GET {base_url}attn-widget/runs?logdir=<path relative to the root, optional>[&fresh=1]`` →
+  ``{"root": str, "runs": [{"name", "last_step", "updated", "size", "tags", "live", "warnings",
+  "hparams", "metrics", "scalars_group"}]}`` (see :class:`attn_widget.tensorboard.RunInfo`)
+* ``POST {base_url}attn-widget/scalars`` with body ``{"run": str, "tags": [str] | null,
+  "max_points": int}`` (any tag names, any count), or ``GET {base_url}attn-widget/runs/<run>/scalars
+  ?tag=a&tag=b&max_points=N`` (``runs/scalars``: the run named ``.``, since browsers drop ``/./``) →
+  ``{"run": str, "tags": {tag: {"steps", "wall_times", "values"}}, "warnings": [str]}``. Values are
+  numbers, or the strings ``"NaN"``, ``"Infinity"``, ``"-Infinity"`` (JSON has no such numbers;
+  JavaScript's ``Number()`` reads these strings back).
 
 The root is ``c.TensorBoardRuns.root_dir`` (default: the server's ``root_dir``); paths that resolve
-outside it (``..``, absolute, symlinks) get 403 before anything is read. Event files are read in a
-small thread pool with readers cached per file, so the event loop stays free and a refresh reads
-only appended bytes; the pool is shut down when the server stops. Nothing from TensorBoard is
-imported until a request needs it.
+outside it get 400 when the request says so (``..``, an absolute path, a null byte) and 404 when a
+symlink leads there, as missing ones do, before anything is read. Listings run in a one-thread pool and scalar reads in a pool of one thread
+per CPU (at least 2), JSON encoded there too, so the event loop stays free and a listing never
+waits behind many cold reads; a listing younger than ``listing_max_age`` (1 s) is answered again
+at once. Downsampled answers are cached per (run, tag, max_points) until a file of the run
+changes. Nothing from TensorBoard is ever imported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import math
 import os
+import threading
+import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
@@ -31,6 +40,8 @@ from traitlets.config import Configurable
 
 _SETTINGS_KEY = "attn_widget_runs"
 DEFAULT_MAX_POINTS = 1000
+MAX_POINTS = 10_000  #: larger max_points are capped: a chart is never wider than this
+_NON_FINITE = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
 
 
 class TensorBoardRuns(Configurable):
@@ -46,44 +57,142 @@ class TensorBoardRuns(Configurable):
         help="A run is 'live' when one of its event files changed within this many seconds.",
     )
     max_cached_points = Int(
-        20_000_000, config=True,
+        50_000_000, config=True,
         help="Scalar points kept in memory across cached event-file readers (about 24 bytes each).",
     )
-    read_threads = Int(2, config=True, help="Threads reading event files off the event loop.")
+    max_series_points = Int(
+        4096, config=True,
+        help="Points kept per tag and event file; beyond it a series is halved keeping its extremes.",
+    )
+    read_threads = Int(
+        0, config=True,
+        help="Threads reading event files off the event loop (0: one per CPU, at least 2).",
+    )
+    listing_max_age = Float(
+        1.0, config=True,
+        help="Seconds a listing is answered again as is, without looking at the files (so many "
+        "open sidebars or a burst of requests cost one scan).",
+    )
+    answer_cache_chars = Int(
+        64_000_000, config=True, help="Characters of downsampled JSON answers kept for repeated requests.",
+    )
+
+
+def _json_values(values: np.ndarray) -> str:
+    """JSON array of float64 ``values`` with NaN/±inf as strings (see the module docstring)."""
+    if np.isfinite(values).all():
+        return json.dumps(values.tolist())
+    parts = [repr(v) if np.isfinite(v) else _NON_FINITE[repr(v)] for v in values.tolist()]
+    return "[" + ",".join(parts) + "]"
+
+
+def _series_json(series) -> str:
+    return (f'{{"steps":{json.dumps(series.steps.tolist())},"wall_times":{json.dumps(series.wall_times.tolist())},'
+            f'"values":{_json_values(series.values)}}}')
+
+
+class _AnswerCache:
+    """Downsampled per-tag JSON fragments, keyed by (run path, tag, max_points), valid while the
+    run's file signature is unchanged; least recently used dropped beyond ``max_chars``."""
+
+    def __init__(self, max_chars: int):
+        self.max_chars = max_chars
+        self._items: OrderedDict[tuple, tuple[tuple, str]] = OrderedDict()
+        self._chars = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, signature: tuple) -> str | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None or item[0] != signature:
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: tuple, signature: tuple, text: str) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._chars -= len(old[1])
+            self._items[key] = (signature, text)
+            self._chars += len(text)
+            while len(self._items) > 1 and self._chars > self.max_chars:
+                _, (_, dropped) = self._items.popitem(last=False)
+                self._chars -= len(dropped)
 
 
 class _RunsState:
-    """Per-server state: resolved root, reader cache and the reading thread pool."""
+    """Per-server state: resolved root, reader cache, answer cache and the two pools."""
 
     def __init__(self, config: TensorBoardRuns, default_root: str):
-        from ..tensorboard import ReaderCache  # numpy only; TensorBoard's protobufs load on first read
+        from ..tensorboard import ReaderCache  # numpy and protobuf only
 
         self.root = os.path.realpath(os.path.expanduser(config.root_dir or default_root))
         self.live_window = config.live_window
-        self.cache = ReaderCache(max_points=config.max_cached_points)
-        self.executor = ThreadPoolExecutor(max_workers=config.read_threads, thread_name_prefix="attn-widget-runs")
+        self.cache = ReaderCache(max_points=config.max_cached_points, max_series_points=config.max_series_points)
+        self.answers = _AnswerCache(config.answer_cache_chars)
+        self._run_json: dict[tuple[str, str], tuple] = {}
+        threads = config.read_threads or max(2, os.cpu_count() or 1)
+        self.listing_max_age = config.listing_max_age
+        self.recent_listings: dict[str, tuple[float, str]] = {}  # logdir → (monotonic time, JSON)
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="attn-widget-runs")
+        self.listing_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="attn-widget-runs-list")
 
     def resolve(self, rel: str, what: str) -> str:
-        """Absolute real path of ``rel`` ('/'-separated, relative to the root); HTTP 403 when it is
-        absolute or resolves outside the root, 404 when it is not a readable folder."""
+        """Path of ``rel`` ('/'-separated, relative to the root; symlinks kept in the path so a
+        symlinked run keeps its name); HTTP 400 when malformed (null byte, absolute, '..'), 404 when it
+        resolves outside the root (a symlink) or is not a readable folder."""
+        if "\x00" in rel:
+            raise web.HTTPError(400, f"{what} must not contain a null byte")
         if rel.startswith(("/", "\\")) or os.path.isabs(rel) or os.path.splitdrive(rel)[0]:
-            raise web.HTTPError(403, f"{what} must be relative to the runs root, got an absolute path")
-        if ".." in rel.replace("\\", "/").split("/"):
-            raise web.HTTPError(403, f"{what} must stay inside the runs root ('..' is not allowed)")
-        path = os.path.realpath(os.path.join(self.root, *rel.split("/")))
-        if os.path.commonpath([self.root, path]) != self.root:
-            raise web.HTTPError(403, f"{what} resolves outside the runs root")
-        if not os.path.isdir(path) or not os.access(path, os.R_OK | os.X_OK):
+            raise web.HTTPError(400, f"{what} must be relative to the runs root, got an absolute path")
+        parts = [p for p in rel.replace("\\", "/").split("/") if p not in ("", ".")]
+        if ".." in parts:
+            raise web.HTTPError(400, f"{what} must stay inside the runs root ('..' is not allowed)")
+        path = os.path.join(self.root, *parts)
+        try:
+            real = os.path.realpath(path)
+        except (OSError, ValueError) as exc:
+            raise web.HTTPError(400, f"{what} is not a valid path: {exc}") from exc
+        if os.path.commonpath([self.root, real]) != self.root:
+            raise web.HTTPError(404, f"{what} resolves outside the runs root (a symlink leading out is not followed)")
+        if not os.path.isdir(real) or not os.access(real, os.R_OK | os.X_OK):
             raise web.HTTPError(404, f"{what} not found or not readable: {rel or '.'}")
         return path
 
+    def run_json(self, root_rel: str, run) -> str:
+        """JSON object of one listed run (``root_rel``: the listed logdir relative to the root),
+        reused while the run's :class:`RunInfo` is the same object with the same live flag."""
+        key = (root_rel, run.path)
+        memo = self._run_json.get(key)
+        if memo is not None and memo[0] is run and memo[1] == (run.live, repr(run.scalars_group)):
+            return memo[2]
+
+        def full(name: str) -> str:  # a name below the listed logdir → a name below the root
+            return name if root_rel == "." else root_rel if name == "." else f"{root_rel}/{name}"
+
+        group = run.scalars_group
+        text = json.dumps({
+            "name": full(run.name), "last_step": run.last_step, "updated": run.updated, "size": run.size,
+            "tags": run.tags, "live": run.live, "warnings": run.warnings, "hparams": run.hparams,
+            "metrics": run.metrics,
+            "scalars_group": None if group is None else {**group, "parent": full(group["parent"])},
+        }, default=str)  # hparams values are str/float/bool; anything odd becomes text
+        self._run_json[key] = (run, (run.live, repr(run.scalars_group)), text)
+        return text
+
     def name(self, path: str) -> str:
-        """Run name of an absolute path: relative to the root, '/' separators, '.' for the root."""
+        """Run name of a path below the root: relative to it, '/' separators, '.' for the root."""
         return os.path.relpath(path, self.root).replace(os.sep, "/")
 
-    async def call(self, fn, *args, **kwargs):
-        """Run ``fn`` in the reading pool."""
-        return await asyncio.get_running_loop().run_in_executor(self.executor, lambda: fn(*args, **kwargs))
+    async def call(self, fn, *args, executor=None, **kwargs):
+        """Run ``fn`` in the reading pool (or ``executor``)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor or self.executor, lambda: fn(*args, **kwargs))
+
+    def shutdown(self) -> None:
+        for pool in (self.executor, self.listing_executor):
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _RunsHandler(APIHandler):
@@ -103,7 +212,8 @@ class VersionHandler(APIHandler):
 
 
 class RunsHandler(_RunsHandler):
-    """``GET {base_url}attn-widget/runs?logdir=``: the runs below ``logdir`` (default: the root)."""
+    """``GET {base_url}attn-widget/runs?logdir=&fresh=``: the runs below ``logdir`` (default: the
+    root); ``fresh=1`` (a user's refresh) skips the answer cached for ``listing_max_age``."""
 
     @web.authenticated
     async def get(self) -> None:
@@ -112,70 +222,90 @@ class RunsHandler(_RunsHandler):
         state = self.runs_state
         rel = self.get_query_argument("logdir", "").rstrip("/")
         logdir = state.resolve(rel, "logdir")
+        recent = state.recent_listings.get(logdir)
+        fresh = self.get_query_argument("fresh", "") not in ("", "0", "false")
+        if recent is not None and not fresh and time.monotonic() - recent[0] < state.listing_max_age:
+            self.set_header("Content-Type", "application/json")
+            self.finish(recent[1])  # answered on the loop: no scan, no wait behind busy readers
+            return
+
+        def listing() -> str:
+            runs = list_runs(logdir, cache=state.cache, live_window=state.live_window)
+            root_rel = state.name(logdir)
+            fragments = [state.run_json(root_rel, run) for run in runs]
+            return f'{{"root":{json.dumps("" if root_rel == "." else root_rel)},"runs":[{",".join(fragments)}]}}'
+
         try:
-            runs = await state.call(list_runs, logdir, cache=state.cache, live_window=state.live_window)
+            body = await state.call(listing, executor=state.listing_executor)
         except OSError as exc:
             raise web.HTTPError(404, f"logdir cannot be read: {rel or '.'} ({exc.strerror or exc})") from exc
-        root_rel = state.name(logdir)
-        self.finish(json.dumps({
-            "root": "" if root_rel == "." else root_rel,
-            "runs": [
-                {
-                    "name": state.name(run.path),
-                    "last_step": run.last_step,
-                    "updated": run.updated,
-                    "size": run.size,
-                    "tags": run.tags,
-                    "live": run.live,
-                    "warnings": run.warnings,
-                }
-                for run in runs
-            ],
-        }))
-
-
-def _finite_list(values) -> list:
-    """JSON-safe list: NaN and ±inf become null."""
-    return [v if math.isfinite(v) else None for v in values.tolist()]
+        state.recent_listings[logdir] = (time.monotonic(), body)
+        self.set_header("Content-Type", "application/json")
+        self.finish(body)
 
 
 class ScalarsHandler(_RunsHandler):
-    """``GET {base_url}attn-widget/runs/<run>/scalars?tags=a,b&max_points=N``: a run's scalars, each
-    tag downsampled to at most ``max_points`` (default 1000, >= 4) with LTTB keeping min and max."""
+    """A run's scalars, each tag downsampled to at most ``max_points`` (default 1000, 4 to
+    ``MAX_POINTS``; larger values are capped) with LTTB keeping min and max.
+
+    ``POST {base_url}attn-widget/scalars`` ``{"run", "tags", "max_points"}``, or ``GET
+    {base_url}attn-widget/runs/<run>/scalars?tag=a&tag=b&max_points=N``.
+    """
 
     @web.authenticated
     async def get(self, run: str = ".") -> None:
-        from ..tensorboard import downsample, read_scalars
-
-        state = self.runs_state
         raw_max = self.get_query_argument("max_points", str(DEFAULT_MAX_POINTS))
         try:
             max_points = int(raw_max)
         except ValueError:
             raise web.HTTPError(400, f"max_points must be an integer, got {raw_max!r}") from None
+        await self._answer(run, self.get_query_arguments("tag") or None, max_points)
+
+    @web.authenticated
+    async def post(self) -> None:
+        try:
+            body = json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise web.HTTPError(400, f"request body is not JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise web.HTTPError(400, "request body must be a JSON object")
+        run, tags, max_points = body.get("run", "."), body.get("tags"), body.get("max_points", DEFAULT_MAX_POINTS)
+        if not isinstance(run, str):
+            raise web.HTTPError(400, "run must be a string (the run name, '.' for the root)")
+        if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+            raise web.HTTPError(400, "tags must be a list of strings, or null for all tags")
+        if isinstance(max_points, bool) or not isinstance(max_points, int):
+            raise web.HTTPError(400, f"max_points must be an integer, got {max_points!r}")
+        await self._answer(run, tags, max_points)
+
+    async def _answer(self, run: str, tags: list[str] | None, max_points: int) -> None:
+        from ..tensorboard import downsample, read_scalars
+
         if max_points < 4:
             raise web.HTTPError(400, f"max_points must be at least 4, got {max_points}")
-        raw_tags = self.get_query_argument("tags", "")
-        tags = [t for t in raw_tags.split(",") if t] or None
+        max_points = min(max_points, MAX_POINTS)
+        state = self.runs_state
         path = state.resolve("" if run == "." else run.rstrip("/"), "run")
 
-        def read() -> tuple[dict, list[str]]:
-            scalars = read_scalars(path, cache=state.cache, tags=tags)
-            out = {}
+        def read() -> str:
+            scalars = read_scalars(path, cache=state.cache, tags=tags, root=state.root)
+            parts = []
             for tag, series in scalars.items():
-                small = downsample(series, max_points)
-                out[tag] = {
-                    "steps": small.steps.tolist(),
-                    "wall_times": small.wall_times.tolist(),
-                    "values": _finite_list(small.values),
-                }
-            return out, scalars.warnings
+                key = (path, tag, max_points)
+                text = state.answers.get(key, scalars.signature)
+                if text is None:
+                    text = _series_json(downsample(series, max_points))
+                    state.answers.put(key, scalars.signature, text)
+                parts.append(f"{json.dumps(tag)}:{text}")
+            return (f'{{"run":{json.dumps(state.name(path))},"tags":{{{",".join(parts)}}},'
+                    f'"warnings":{json.dumps(scalars.warnings)}}}')
 
         try:
-            series, warnings = await state.call(read)
+            body = await state.call(read)
         except FileNotFoundError as exc:
             raise web.HTTPError(404, f"no TensorBoard event files in run {run!r}") from exc
-        self.finish(json.dumps({"run": state.name(path), "tags": series, "warnings": warnings}, allow_nan=False))
+        self.set_header("Content-Type", "application/json")
+        self.finish(body)
 
 
 def setup_handlers(server_app) -> None:
@@ -187,6 +317,7 @@ def setup_handlers(server_app) -> None:
     web_app.add_handlers(".*$", [
         (url_path_join(base, "version"), VersionHandler),
         (url_path_join(base, "runs"), RunsHandler),
+        (url_path_join(base, "scalars"), ScalarsHandler),
         (url_path_join(base, "runs", "scalars"), ScalarsHandler),
         (url_path_join(base, "runs", "(.+)", "scalars"), ScalarsHandler),
     ])
@@ -202,4 +333,4 @@ class RunsExtension(ExtensionApp):
         setup_handlers(self.serverapp)
 
     async def stop_extension(self) -> None:
-        self.serverapp.web_app.settings[_SETTINGS_KEY].executor.shutdown(wait=False, cancel_futures=True)
+        self.serverapp.web_app.settings[_SETTINGS_KEY].shutdown()

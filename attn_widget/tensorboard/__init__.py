@@ -1,14 +1,15 @@
 """Read TensorBoard logdirs without TensorFlow or a TensorBoard process.
 
-``list_runs(root)`` finds runs (folders with ``*tfevents*`` files; torch ``add_scalars`` /
-``add_hparams`` subfolders grouped under their run) and ``read_scalars(run_dir)`` returns
-``{tag: ScalarSeries(steps, wall_times, values)}`` numpy arrays. Files are read incrementally and
-checksum-verified; see :mod:`._reader` for the format and the design.
+``list_runs(root)`` finds runs with TensorBoard's rule (each folder directly holding ``*tfevents*``
+files; see :mod:`._runs`) and ``read_scalars(run_dir)`` returns ``{tag: ScalarSeries(steps,
+wall_times, values)}`` numpy arrays. Files are read incrementally and checksum-verified with numpy
+and ``protobuf`` only (no ``tensorboard`` import); see :mod:`._reader` for the format and the design.
 """
 
-from ._downsample import downsample
-from ._reader import EventFileReader, ScalarSeries
+from ._downsample import downsample, keep_extremes
+from ._reader import EventFileReader
 from ._runs import LIVE_WINDOW_S, ReaderCache, RunInfo, RunScalars, list_runs, read_scalars
+from ._series import ScalarSeries
 
 __all__ = [
     "LIVE_WINDOW_S",
@@ -18,6 +19,7 @@ __all__ = [
     "RunScalars",
     "ScalarSeries",
     "downsample",
+    "keep_extremes",
     "list_runs",
     "read_scalars",
 ]

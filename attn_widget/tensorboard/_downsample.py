@@ -1,10 +1,11 @@
-"""Downsampling scalar series for display: LTTB that keeps the extremes."""
+"""Downsampling scalar series: LTTB that keeps the extremes (display), and min/max bucket
+decimation (the bound on points held per series)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._reader import ScalarSeries
+from ._series import ScalarSeries
 
 
 def _lttb(x: np.ndarray, y: np.ndarray, n_out: int) -> np.ndarray:
@@ -50,3 +51,30 @@ def downsample(series: ScalarSeries, max_points: int) -> ScalarSeries:
     base = _lttb(series.steps.astype(np.float64), score, max_points - 2) if max_points >= 5 else np.array([0, n - 1])
     keep = np.unique(np.concatenate([base, [int(np.argmin(score)), int(np.argmax(score))]]))
     return ScalarSeries(series.steps[keep], series.wall_times[keep], series.values[keep])
+
+
+def keep_extremes(series: ScalarSeries, budget: int) -> ScalarSeries:
+    """At most ``budget`` (>= 5) points of ``series``: its first and last point and, in each of
+    ``(budget - 2) // 3`` equal runs of points, the smallest and largest finite value and the first
+    non-finite one. Applied again and again as a series grows, the global minimum and maximum and
+    every stretch of NaN/±inf stay represented (TensorBoard's reservoir sampling can drop them)."""
+    n = series.values.size
+    if n <= budget:
+        return series
+    if budget < 5:
+        raise ValueError(f"budget must be at least 5, got {budget}")
+    buckets = (budget - 2) // 3
+    width = -(-n // buckets)
+    y = series.values
+    finite = np.isfinite(y)
+    pad = buckets * width - n
+    low = np.concatenate([np.where(finite, y, np.inf), np.full(pad, np.inf)]).reshape(buckets, width)
+    high = np.concatenate([np.where(finite, y, -np.inf), np.full(pad, -np.inf)]).reshape(buckets, width)
+    odd = np.concatenate([~finite, np.zeros(pad, bool)]).reshape(buckets, width)
+    offsets = np.arange(buckets) * width
+    picks = [offsets + low.argmin(axis=1), offsets + high.argmax(axis=1)]
+    has_odd = odd.any(axis=1)
+    picks.append((offsets + odd.argmax(axis=1))[has_odd])
+    keep = np.unique(np.concatenate([*picks, [0, n - 1]]))
+    keep = keep[keep < n]
+    return ScalarSeries(*(col[keep] for col in series))

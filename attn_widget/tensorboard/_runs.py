@@ -1,4 +1,12 @@
-"""Finding runs in a logdir and reading their scalars, with readers cached between calls."""
+"""Finding runs in a logdir and reading their scalars, with readers cached between calls.
+
+Runs follow TensorBoard's rule: every folder that directly holds ``*tfevents*`` files is one run,
+named by its path relative to the logdir (``"."`` for the logdir itself). Symlinked folders are
+followed when they resolve inside the logdir, except into one of their own ancestors (a loop);
+symlinked event files are read when they resolve inside it. The one relation added on top is
+:attr:`RunInfo.scalars_group`: the subfolders torch's ``add_scalars`` writes stay runs of their own
+but name their parent run and main tag, so a view can overlay them.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._reader import EventFileReader, ScalarSeries
+from ._reader import DEFAULT_SERIES_POINTS, EventFileReader, ScalarSeries, read_fresh_files
 
 #: A run counts as live when one of its files changed within this many seconds. Longer than torch
 #: ``SummaryWriter``'s default 120 s flush interval, so a run flushing on schedule stays live.
@@ -19,9 +27,14 @@ LIVE_WINDOW_S = 180.0
 
 @dataclass
 class RunInfo:
-    """One run: a folder holding ``*tfevents*`` files, plus its torch ``add_scalars``/``add_hparams``
-    subfolders. ``updated`` is the newest file mtime (unix seconds), ``size`` the bytes of all its
-    files, ``tags`` its scalar tags (subfolder tags renamed, see :func:`read_scalars`)."""
+    """One run: a folder directly holding ``*tfevents*`` files.
+
+    ``updated`` is the newest file mtime (unix seconds), ``size`` the bytes of its files, ``tags``
+    its scalar tags (sorted), ``hparams`` the ``{name: value}`` of an hparams plugin session (torch
+    ``add_hparams``; empty otherwise), ``metrics`` the last value of each tag of such a session
+    (``{}`` for other runs), ``scalars_group`` ``{"parent": run, "tag": main tag, "key":
+    key}`` for a folder written by torch ``add_scalars(main_tag, {key: ...})`` (None otherwise).
+    """
 
     name: str
     path: str
@@ -31,32 +44,58 @@ class RunInfo:
     tags: list[str]
     live: bool
     warnings: list[str] = field(default_factory=list)
+    hparams: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    scalars_group: dict | None = None
 
 
 class RunScalars(dict):
-    """``{tag: ScalarSeries}`` for one run, plus ``warnings`` (list of str) about its files."""
+    """``{tag: ScalarSeries}`` for one run, plus ``warnings`` (list of str) about its files and
+    ``signature`` (tuple: name, inode, size, mtime of each file read; equal signatures mean equal
+    data, so answers derived from it can be cached)."""
 
-    def __init__(self, series: dict[str, ScalarSeries], warnings: list[str]):
+    def __init__(self, series: dict[str, ScalarSeries], warnings: list[str], signature: tuple = ()):
         super().__init__(series)
         self.warnings = warnings
+        self.signature = signature
 
 
 class ReaderCache:
-    """Event-file readers kept between calls, so a refresh reads only appended bytes.
+    """Event-file readers kept between calls, so a refresh reads only appended bytes, and each
+    run's listing kept until one of its files changes (a refresh with nothing new reads nothing).
 
-    Keyed by real path; least recently used readers are dropped once more than ``max_points``
-    scalar points or ``max_files`` readers are held. Thread-safe.
+    Keyed by real path. Every tag keeps at most ``max_series_points`` points (decimated keeping
+    extremes, see :class:`EventFileReader`), so memory is bounded per series; least recently used
+    readers are dropped only beyond ``max_points`` points in all or ``max_files`` readers.
+    Thread-safe.
     """
 
-    def __init__(self, max_points: int = 20_000_000, max_files: int = 4096):
+    def __init__(self, max_points: int = 50_000_000, max_files: int = 100_000,
+                 max_series_points: int = DEFAULT_SERIES_POINTS):
         self.max_points = max_points
         self.max_files = max_files
+        self.max_series_points = max_series_points
         self._readers: OrderedDict[str, EventFileReader] = OrderedDict()
         self._points = 0
         self._lock = threading.Lock()
+        self.listings: dict[str, tuple[tuple, RunInfo]] = {}  #: run folder → (file signature, RunInfo)
 
     def __len__(self) -> int:
         return len(self._readers)
+
+    def read_new(self, paths: list[str]) -> None:
+        """Create the readers of the files among ``paths`` not held yet and read the small ones
+        together (:func:`._reader.read_fresh_files`: far faster for many small runs)."""
+        fresh = []
+        with self._lock:
+            for path in paths:
+                key = os.path.realpath(path)
+                if key not in self._readers:
+                    fresh.append(EventFileReader(key, max_series_points=self.max_series_points))
+                    self._readers[key] = fresh[-1]
+        read_fresh_files(fresh)
+        with self._lock:
+            self._points += sum(r.n_points for r in fresh)
 
     def updated(self, path: str, stat: os.stat_result | None = None) -> EventFileReader:
         """The reader of ``path`` after reading what was appended since its last update
@@ -65,7 +104,7 @@ class ReaderCache:
         with self._lock:
             reader = self._readers.get(key)
             if reader is None:
-                reader = self._readers[key] = EventFileReader(key)
+                reader = self._readers[key] = EventFileReader(key, max_series_points=self.max_series_points)
             self._readers.move_to_end(key)
         with reader.lock:
             before = reader.n_points
@@ -80,92 +119,76 @@ class ReaderCache:
 
 
 def _is_event_file(name: str) -> bool:
-    return "tfevents" in name
+    return "tfevents" in name  # TensorBoard's own test (io_wrapper.IsTensorFlowEventsFile)
 
 
-def _scan(top: str) -> dict[str, list[tuple[str, list[os.DirEntry]]]]:
-    """Runs below ``top``: run folder → [(folder, event-file entries)], the run's own folder first.
+def _inside(real_top: str, real: str) -> bool:
+    return real == real_top or real.startswith(real_top.rstrip(os.sep) + os.sep)
 
-    Symlinked folders are not followed; a symlinked event file is kept only if it resolves inside
-    ``top``. A folder with event files whose parent folder also has event files (torch
-    ``add_scalars``/``add_hparams`` writers) belongs to the parent's run.
-    """
-    real_top = os.path.realpath(top)
-    found: dict[str, list[os.DirEntry]] = {}
-    stack = [top]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        kept = []
-        for e in entries:
+
+def _event_files(folder: str, real_top: str) -> tuple[list[os.DirEntry], list[os.DirEntry]]:
+    """Event files of ``folder`` (sorted by name; symlinks kept only when they resolve inside
+    ``real_top``) and its sub-folder entries."""
+    files, folders = [], []
+    with os.scandir(folder) as it:
+        for e in it:
             try:
-                if e.is_dir(follow_symlinks=False):
-                    stack.append(e.path)
+                if e.is_dir():
+                    folders.append(e)
                 elif _is_event_file(e.name) and e.is_file():
-                    if e.is_symlink() and os.path.commonpath([real_top, os.path.realpath(e.path)]) != real_top:
+                    if e.is_symlink() and not _inside(real_top, os.path.realpath(e.path)):
                         continue
-                    kept.append(e)
+                    files.append(e)
             except OSError:
                 continue
-        if kept:
-            found[folder] = sorted(kept, key=lambda e: e.name)
-    owner: dict[str, str] = {}
-    runs: dict[str, list[tuple[str, list[os.DirEntry]]]] = {}
-    for folder in sorted(found, key=lambda f: (f.count(os.sep), f)):
-        parent = os.path.dirname(folder)
-        owner[folder] = owner[parent] if parent in found else folder
-        runs.setdefault(owner[folder], []).append((folder, found[folder]))
+    return sorted(files, key=lambda e: e.name), folders
+
+
+def _scan(top: str) -> dict[str, tuple[str, list[os.DirEntry]]]:
+    """Runs below ``top``: run folder (path below ``top``, symlinks not resolved) → (run name, its
+    event files)."""
+    real_top = os.path.realpath(top)
+    runs: dict[str, tuple[str, list[os.DirEntry]]] = {}
+    stack = [(top, ".", (real_top,))]  # folder, its name, the real paths of it and its ancestors
+    while stack:
+        folder, name, chain = stack.pop()
+        try:
+            files, folders = _event_files(folder, real_top)
+        except OSError:
+            continue
+        if files:
+            runs[folder] = (name, files)
+        for e in folders:
+            if e.is_symlink():
+                real = os.path.realpath(e.path)
+                if not _inside(real_top, real) or real in chain:  # outside the root, or a loop
+                    continue
+            else:
+                real = f"{chain[-1]}{os.sep}{e.name}"
+            stack.append((e.path, e.name if name == "." else f"{name}/{e.name}", (*chain, real)))
     return runs
 
 
-def _display_tag(sub: str, tag: str) -> str:
-    """Tag name inside the parent run for ``tag`` read from subfolder ``sub`` ('/' separated).
-
-    torch ``add_scalars(main, {"train": ...})`` writes tag ``main`` into ``main_train/``: shown as
-    ``main/train``. Other subfolders (``add_hparams`` time stamps) prefix the tag: ``sub/tag``.
-    """
-    prefix = tag.replace("/", "_") + "_"
-    if "/" not in sub and sub.startswith(prefix) and len(sub) > len(prefix):
-        return f"{tag}/{sub[len(prefix):]}"
-    return f"{sub}/{tag}"
-
-
-def _run_readers(run_dir: str, folders, cache: ReaderCache) -> tuple[list[tuple[str, EventFileReader, str]],
-                                                                     list[os.stat_result], list[str]]:
-    """Updated readers of a run's files: (display prefix, reader, relative file name); the stats of
-    the files still there; warnings. A file that vanished since the scan (checkpoint rotation) or
-    cannot be read is skipped with a warning."""
-    readers, stats, warnings = [], [], []
-    for folder, entries in folders:
-        sub = os.path.relpath(folder, run_dir).replace(os.sep, "/")
-        for entry in entries:
-            rel = entry.name if sub == "." else f"{sub}/{entry.name}"
-            try:
-                stat = entry.stat()
-                stats.append(stat)
-                reader = cache.updated(entry.path, stat)
-            except OSError as exc:
-                warnings.append(f"{rel}: cannot read ({exc.strerror or exc})")
-                continue
-            warnings.extend(f"{rel}: {w}" for w in reader.warnings)
-            readers.append((sub, reader, rel))
-    return readers, stats, warnings
-
-
-def _tag_map(readers) -> dict[str, list[tuple[EventFileReader, str]]]:
-    """Display tag → [(reader, tag in that file)], own files first, each file in name order."""
-    out: dict[str, list[tuple[EventFileReader, str]]] = {}
-    own = {t for sub, r, _ in readers if sub == "." for t in r.tags}
-    for sub, reader, _ in readers:
-        for tag in reader.tags:
-            shown = tag if sub == "." else _display_tag(sub, tag)
-            if sub != "." and shown in own:
-                shown = f"{sub}/{tag}"
-            out.setdefault(shown, []).append((reader, tag))
-    return out
+def _run_readers(entries: list[os.DirEntry], cache: ReaderCache) -> tuple[list[EventFileReader], list[str], list[bool]]:
+    """Updated readers of a run's files (name order), warnings, and which entries were read
+    without error. A file that vanished since the scan (checkpoint rotation) or cannot be read is
+    skipped with a warning."""
+    readers, warnings, read = [], [], []
+    for entry in entries:
+        try:
+            reader = cache.updated(entry.path, entry.stat())
+        except OSError as exc:
+            warnings.append(f"{entry.name}: cannot read ({exc.strerror or exc})")
+            read.append(False)
+            continue
+        except Exception as exc:  # noqa: BLE001 - one unreadable file must never hide the other runs
+            warnings.append(f"{entry.name}: could not be decoded ({type(exc).__name__}: {exc})")
+            read.append(False)
+            continue
+        warnings.extend(f"{entry.name}: {w}" for w in reader.warnings)
+        readers.append(reader)
+        read.append(True)
+    return readers, warnings, read
 
 
 def _join(parts: list[tuple[EventFileReader, str]]) -> ScalarSeries:
@@ -185,12 +208,69 @@ def _join(parts: list[tuple[EventFileReader, str]]) -> ScalarSeries:
     return out
 
 
+def _signature(stats: list[tuple[os.DirEntry, os.stat_result]]) -> tuple:
+    return tuple((e.name, s.st_ino, s.st_size, s.st_mtime_ns) for e, s in stats)
+
+
+def _listing(name: str, run_dir: str, entries: list[os.DirEntry], cache: ReaderCache) -> RunInfo | None:
+    """The run's :class:`RunInfo` (``live`` left False), reusing the cached one when no file changed."""
+    stats, warnings = [], []
+    for e in entries:
+        try:
+            stats.append((e, e.stat()))
+        except OSError as exc:
+            warnings.append(f"{e.name}: cannot read ({exc.strerror or exc})")
+    if not stats:  # all its files vanished since the scan
+        return None
+    signature = _signature(stats)
+    cached = cache.listings.get(run_dir)
+    if cached is not None and cached[0] == signature and cached[1].name == name and not warnings:
+        return cached[1]  # the same object: callers can tell an unchanged run by identity
+    readers, read_warnings, read = _run_readers([e for e, _ in stats], cache)
+    stats = [(e, st) for (e, st), ok in zip(stats, read) if ok or os.path.exists(e.path)]
+    if not stats:  # vanished while being read
+        return None
+    steps = [r.last_step for r in readers if r.last_step is not None]
+    hparams: dict = {}
+    for r in readers:
+        hparams.update(r.hparams)
+    metrics = {}
+    if hparams:
+        for r in readers:  # later files win, as in _join
+            metrics.update({t: float(r.series(t).values[-1]) for t in r.tags})
+    info = RunInfo(
+        name=name, path=run_dir, last_step=max(steps) if steps else None,
+        updated=max(s.st_mtime for _, s in stats), size=sum(s.st_size for _, s in stats),
+        tags=sorted({t for r in readers for t in r.tags}), live=False,
+        warnings=warnings + read_warnings, hparams=hparams, metrics=metrics,
+    )
+    if all(read):
+        cache.listings[run_dir] = (signature, info)
+    return info
+
+
+def _scalars_group(info: RunInfo, names: set[str]) -> dict | None:
+    """``{"parent", "tag", "key"}`` when ``info`` is a folder torch ``add_scalars(tag, {key: ...})``
+    wrote below run ``parent`` (folder ``<tag with '/' → '_'>_<key>`` holding that one tag)."""
+    if len(info.tags) != 1 or info.name == ".":
+        return None
+    parent, _, folder = info.name.rpartition("/")
+    parent = parent or "."
+    prefix = info.tags[0].replace("/", "_") + "_"
+    if parent not in names or not folder.startswith(prefix) or len(folder) == len(prefix):
+        return None
+    return {"parent": parent, "tag": info.tags[0], "key": folder[len(prefix):]}
+
+
 def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
               live_window: float = LIVE_WINDOW_S) -> list[RunInfo]:
     """Runs below ``root`` sorted by name (path relative to ``root`` with '/', ``"."`` for ``root``).
 
-    Reads every event file (only new bytes when ``cache`` already holds its reader); ``live`` means
-    a file changed less than ``live_window`` seconds ago. Raises NotADirectoryError for a bad root.
+    Reads every event file (only new bytes when ``cache`` already holds its reader; nothing for a
+    run whose files are unchanged, whose cached :class:`RunInfo` object is returned again, updated
+    in place); ``live`` means a file changed less than ``live_window`` seconds
+    ago. Never raises for a file's content: problems are the run's ``warnings``. Raises
+    NotADirectoryError for a bad root.
     """
     root = os.fspath(root)
     if not os.path.isdir(root):
@@ -198,48 +278,53 @@ def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
     cache = cache if cache is not None else ReaderCache()
     now = time.time()
     out = []
-    for run_dir, folders in _scan(root).items():
-        readers, stats, warnings = _run_readers(run_dir, folders, cache)
-        if not stats:  # all its files vanished since the scan
-            continue
-        updated = max(s.st_mtime for s in stats)
-        steps = [r.last_step for _, r, _ in readers if r.last_step is not None]
-        out.append(RunInfo(
-            name=os.path.relpath(run_dir, root).replace(os.sep, "/"),
-            path=run_dir,
-            last_step=max(steps) if steps else None,
-            updated=updated,
-            size=sum(s.st_size for s in stats),
-            tags=sorted(_tag_map(readers)),
-            live=now - updated < live_window,
-            warnings=warnings,
-        ))
+    scanned = _scan(root)
+    cache.read_new([e.path for run_dir, (_, entries) in scanned.items() if run_dir not in cache.listings for e in entries])
+    for run_dir, (name, entries) in scanned.items():
+        info = _listing(name, run_dir, entries, cache)
+        if info is not None:
+            info.live = now - info.updated < live_window
+            out.append(info)
+    names = {r.name for r in out}
+    for info in out:
+        info.scalars_group = _scalars_group(info, names)
     return sorted(out, key=lambda r: r.name)
 
 
 def read_scalars(run_dir: str | os.PathLike, *, cache: ReaderCache | None = None,
-                 tags: list[str] | None = None) -> RunScalars:
+                 tags: list[str] | None = None, root: str | os.PathLike | None = None) -> RunScalars:
     """Scalars of the run in ``run_dir``: ``{tag: ScalarSeries(steps, wall_times, values)}``.
 
     Classic ``simple_value`` and tensor scalars (plugin ``scalars``: torch ``new_style=True``, TF2)
-    are read; points of one tag from several files are joined as :func:`_join` says. Tags of
-    ``add_scalars`` subfolders are named ``main/key`` (see :func:`_display_tag`). ``tags`` limits
-    the result (unknown ones are reported in ``warnings``). Raises FileNotFoundError when
-    ``run_dir`` holds no event files.
+    are read; points of one tag from several files are joined as :func:`_join` says. ``tags``
+    limits the result (unknown ones are reported in ``warnings``). With ``root``, symlinked event
+    files resolving outside it are ignored (as in :func:`list_runs`). Raises FileNotFoundError when
+    ``run_dir`` directly holds no event files.
     """
     run_dir = os.fspath(run_dir)
-    runs = _scan(run_dir) if os.path.isdir(run_dir) else {}
-    if run_dir not in runs:
+    try:
+        entries, _ = _event_files(run_dir, os.path.realpath(root) if root is not None else os.sep)
+    except OSError:
+        entries = []
+    if not entries:
         raise FileNotFoundError(f"no TensorBoard event files in {run_dir}")
     cache = cache if cache is not None else ReaderCache()
-    readers, _, warnings = _run_readers(run_dir, runs[run_dir], cache)
-    mapping = _tag_map(readers)
-    wanted = list(mapping) if tags is None else tags
+    stats = []
+    for e in entries:
+        try:
+            stats.append((e, e.stat()))
+        except OSError:
+            continue  # reported by _run_readers
+    readers, warnings, _ = _run_readers(entries, cache)
+    mapping: dict[str, list[tuple[EventFileReader, str]]] = {}
+    for reader in readers:
+        for tag in reader.tags:
+            mapping.setdefault(tag, []).append((reader, tag))
     series = {}
-    for tag in wanted:
+    for tag in (list(mapping) if tags is None else tags):
         parts = mapping.get(tag)
         if parts:
             series[tag] = _join(parts)
         else:
             warnings.append(f"tag not found: {tag}")
-    return RunScalars(series, warnings)
+    return RunScalars(series, warnings, _signature(stats))

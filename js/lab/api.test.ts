@@ -1,10 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { scalarsPath } from './api';
+import { decodeValues } from './api';
 
-describe('scalarsPath', () => {
-  it('encodes each run path segment and keeps the slashes', () => {
-    expect(scalarsPath('exp 1/lr=1e-3#a', ['loss', 'acc/top1'], 500)).toBe(
-      'attn-widget/runs/exp%201/lr%3D1e-3%23a/scalars?tags=loss%2Cacc%2Ftop1&max_points=500'
-    );
+describe('decodeValues', () => {
+  it('turns the server strings for NaN and ±inf back into distinct numbers', () => {
+    const values = decodeValues([1.5, 'NaN', 'Infinity', '-Infinity', -2]);
+    expect(values[0]).toBe(1.5);
+    expect(Number.isNaN(values[1])).toBe(true);
+    expect(values[2]).toBe(Infinity);
+    expect(values[3]).toBe(-Infinity);
+    expect(values[4]).toBe(-2);
   });
 });

@@ -1,7 +1,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-/** One run as listed by `GET attn-widget/runs`. */
+/** One run as listed by `GET attn-widget/runs`: a folder directly holding event files. */
 export interface IRunInfo {
   /** Path relative to the server's runs root ('/'-separated): the run's id in every request. */
   name: string;
@@ -10,7 +10,14 @@ export interface IRunInfo {
   size: number;
   tags: string[];
   live: boolean;
+  /** Problems reading its files (corrupt records, unreadable files): shown, never fatal. */
   warnings: string[];
+  /** Hyperparameters of an hparams session (torch `add_hparams`); `{}` for other runs. */
+  hparams: Record<string, string | number | boolean | null>;
+  /** Last value of each tag of an hparams session; `{}` for other runs. */
+  metrics: Record<string, number>;
+  /** Set for a folder written by torch `add_scalars(tag, {key: ...})` below run `parent`. */
+  scalars_group: { parent: string; tag: string; key: string } | null;
 }
 
 export interface IRunsResponse {
@@ -22,8 +29,8 @@ export interface IRunsResponse {
 export interface IScalarSeries {
   steps: number[];
   wall_times: number[];
-  /** null where the logged value was NaN or ±inf. */
-  values: (number | null)[];
+  /** Logged values; NaN, Infinity and -Infinity included (decoded from the server's strings). */
+  values: number[];
 }
 
 export interface IScalarsResponse {
@@ -32,35 +39,52 @@ export interface IScalarsResponse {
   warnings: string[];
 }
 
-/** `attn-widget/runs/<run>/scalars?...` relative to the base URL; each run path segment encoded. */
-export function scalarsPath(run: string, tags: string[], maxPoints: number): string {
-  const segments = run.split('/').map(encodeURIComponent).join('/');
-  const query = URLExt.objectToQueryString({ tags: tags.join(','), max_points: maxPoints });
-  return `attn-widget/runs/${segments}/scalars${query}`;
-}
-
-async function getJson<T>(path: string): Promise<T> {
+/**
+ * Call `{baseUrl}attn-widget/<endPoint>` (the JupyterLab extension template's `requestAPI`).
+ * Throws `ServerConnection.NetworkError` when the server cannot be reached and
+ * `ServerConnection.ResponseError` (with the server's message) for an error status.
+ */
+export async function requestAPI<T>(endPoint: string, init: RequestInit = {}): Promise<T> {
   const settings = ServerConnection.makeSettings();
-  const response = await ServerConnection.makeRequest(
-    URLExt.join(settings.baseUrl, path),
-    {},
-    settings
-  );
-  const body = await response.json().catch(() => ({}));
+  const url = URLExt.join(settings.baseUrl, 'attn-widget', endPoint);
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(url, init, settings);
+  } catch (error) {
+    throw new ServerConnection.NetworkError(error as TypeError);
+  }
+  const text = await response.text();
+  let body: any = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = text;
+  }
   if (!response.ok) {
-    throw new Error(body.message || `${response.status} ${response.statusText}`);
+    throw new ServerConnection.ResponseError(response, body?.message ?? `${response.status} ${response.statusText}`);
   }
   return body as T;
 }
 
-export function fetchRuns(logdir: string): Promise<IRunsResponse> {
-  return getJson(`attn-widget/runs${logdir ? URLExt.objectToQueryString({ logdir }) : ''}`);
+/** The runs of `logdir`; `fresh` (a user's refresh) skips the listing the server keeps for 1 s. */
+export function fetchRuns(logdir: string, fresh = false): Promise<IRunsResponse> {
+  const query = { ...(logdir ? { logdir } : {}), ...(fresh ? { fresh: '1' } : {}) };
+  return requestAPI(`runs${Object.keys(query).length ? URLExt.objectToQueryString(query) : ''}`);
 }
 
-export function fetchScalars(
-  run: string,
-  tags: string[],
-  maxPoints: number
-): Promise<IScalarsResponse> {
-  return getJson(scalarsPath(run, tags, maxPoints));
+/** The server sends NaN/±inf as the strings "NaN", "Infinity", "-Infinity": back to numbers. */
+export function decodeValues(values: (number | string)[]): number[] {
+  return values.map(v => (typeof v === 'number' ? v : Number(v)));
+}
+
+/** Scalars of `run` for `tags` (any names, any count: sent in the body), downsampled server-side. */
+export async function fetchScalars(run: string, tags: string[] | null, maxPoints: number): Promise<IScalarsResponse> {
+  const body = await requestAPI<IScalarsResponse>('scalars', {
+    method: 'POST',
+    body: JSON.stringify({ run, tags, max_points: maxPoints })
+  });
+  for (const series of Object.values(body.tags)) {
+    series.values = decodeValues(series.values as (number | string)[]);
+  }
+  return body;
 }

@@ -2,11 +2,13 @@ import type { JupyterFrontEnd, ILayoutRestorer } from '@jupyterlab/application';
 import { type ICommandPalette, type IThemeManager, WidgetTracker } from '@jupyterlab/apputils';
 import type { IRunInfo } from './api';
 import type { RunsPanel } from './runsPanel';
+import { HParamsPanel } from './hparamsPanel';
 import { ScalarsPanel } from './scalarsPanel';
 
 export const CommandIDs = {
   openRuns: 'attn-widget:open-runs',
-  plotRuns: 'attn-widget:plot-runs'
+  plotRuns: 'attn-widget:plot-runs',
+  openHParams: 'attn-widget:open-hparams'
 };
 
 /**
@@ -26,9 +28,10 @@ export function addCommands(
   const plot = async (runs: IRunInfo[]) => {
     let panel = current();
     if (!panel || panel.isDisposed) {
-      panel = new ScalarsPanel(() => sidebar.config.maxPoints);
+      panel = new ScalarsPanel(() => sidebar.config.maxPoints, run => sidebar.model.colors.colorOf(run));
       await tracker.add(panel); // names it for the layout restorer before the layout is saved
       app.shell.add(panel, 'main');
+      if (!panel.isAttached) app.shell.add(panel, 'down'); // Notebook 7 keeps its one main-area widget
     }
     app.shell.activateById(panel.id);
     await panel.plot(runs);
@@ -52,11 +55,27 @@ export function addCommands(
       if (!sidebar.runs.length) {
         await sidebar.refresh();
       }
-      await plot(sidebar.runs.filter(r => names.has(r.name)));
+      // a run plotted with its add_scalars folders: their lines join the run's chart of that tag
+      const group = (r: IRunInfo) => !!r.scalars_group && names.has(r.scalars_group.parent);
+      await plot(sidebar.runs.filter(r => names.has(r.name) || group(r)));
     }
   });
 
-  sidebar.onRefreshed(runs => current()?.refreshFrom(runs));
+  let hparams: HParamsPanel | null = null;
+  app.commands.addCommand(CommandIDs.openHParams, {
+    label: 'Open HParams Table',
+    caption: 'Hyperparameters and final metrics of the hparams sessions in the listed runs',
+    execute: async () => {
+      if (!hparams || hparams.isDisposed) {
+        hparams = new HParamsPanel(sidebar.model, runs => void app.commands.execute(CommandIDs.plotRuns, { runs }));
+        app.shell.add(hparams, 'main');
+      }
+      app.shell.activateById(hparams.id);
+      await sidebar.refresh();
+    }
+  });
+
+  sidebar.model.changed.connect(model => current()?.refreshFrom(model.runs));
   themes?.themeChanged.connect(() => tracker.forEach(p => p.redraw()));
   for (const command of Object.values(CommandIDs)) {
     palette?.addItem({ command, category: 'TensorBoard' });

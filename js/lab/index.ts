@@ -3,10 +3,13 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
+import { ICommandPalette, IThemeManager, showErrorMessage } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { addCommands, CommandIDs } from './commands';
+import { RunsModel } from './runsModel';
+import { loadSettings } from './settings';
 import { RunsPanel } from './runsPanel';
+import { savedCopyPlugin } from './savedCopy';
 
 /** The attn-widget JupyterLab plugin: TensorBoard runs sidebar and scalar charts. */
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -21,8 +24,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     themes: IThemeManager | null
   ) => {
-    const settings = registry ? await registry.load(plugin.id).catch(() => null) : null;
-    const sidebar = new RunsPanel(settings, () =>
+    const settings = await loadSettings(registry, plugin.id, (title, error) => {
+      console.error(title, error);
+      void showErrorMessage(title, error as Error);
+    });
+    const sidebar = new RunsPanel(new RunsModel(), settings, () =>
       void app.commands.execute(CommandIDs.plotRuns)
     );
     app.shell.add(sidebar, 'left', { rank: 600 });
@@ -31,4 +37,4 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+export default [plugin, savedCopyPlugin];

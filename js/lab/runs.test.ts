@@ -1,15 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import type { IRunInfo } from './api';
-import { allTags, clickSelection, displayName, filterRuns, relativeTime } from './runs';
+import {
+  allTags,
+  clickSelection,
+  defaultSparkTag,
+  displayName,
+  filterRuns,
+  formatValue,
+  relativeTime,
+  runMatcher,
+  sharedRange
+} from './runs';
 
-const run = (name: string, tags: string[] = []): IRunInfo => ({
+const run = (name: string, tags: string[] = [], hparams: IRunInfo['hparams'] = {}): IRunInfo => ({
   name,
   last_step: 1,
   updated: 0,
   size: 1,
   tags,
   live: false,
-  warnings: []
+  warnings: [],
+  hparams,
+  metrics: {},
+  scalars_group: null
 });
 
 describe('displayName', () => {
@@ -29,10 +42,24 @@ describe('filterRuns', () => {
     expect(names('  ')).toHaveLength(3);
   });
 
-  it('matches every term, case-insensitively', () => {
+  it('is a case-insensitive regular expression', () => {
     expect(names('lr-1e-3')).toEqual(['bert/lr-1e-3', 'gpt2/LR-1e-3']);
-    expect(names('BERT 1e-4')).toEqual(['bert/lr-1e-4']);
+    expect(names('^BERT.*4$')).toEqual(['bert/lr-1e-4']);
+    expect(names('gpt|e-4')).toEqual(['bert/lr-1e-4', 'gpt2/LR-1e-3']);
     expect(names('nothing')).toEqual([]);
+  });
+
+  it('matches an invalid expression as text, and says so', () => {
+    expect(runMatcher('lr-1e-3(').valid).toBe(false);
+    expect(names('[')).toEqual([]);
+    expect(filterRuns([run('a[1]')], '[1').map(r => r.name)).toEqual(['a[1]']);
+  });
+
+  it('matches across the path of many runs', () => {
+    const many = Array.from({ length: 2000 }, (_, i) => run(`exp${i % 20}/lr-${i}/seed-${i % 3}`));
+    const kept = filterRuns(many, 'exp1[0-9]/.*seed-2$').map(r => r.name);
+    expect(kept).toHaveLength(many.filter(r => /^exp1\d\/.*seed-2$/.test(r.name)).length);
+    expect(kept.every(n => /^exp1\d\/.*seed-2$/.test(n))).toBe(true);
   });
 
   it('looks at the names below the listed folder only', () => {
@@ -84,5 +111,26 @@ describe('clickSelection', () => {
     expect([...clickSelection(names, new Set(['b']), 3, 1, range)]).toEqual(['b', 'c', 'd']);
     expect([...clickSelection(names, new Set(['c']), 0, 2, range)]).toEqual(['a', 'b', 'c']);
     expect([...clickSelection(names, new Set(), 1, -1, range)]).toEqual(['b']);
+  });
+});
+
+describe('defaultSparkTag', () => {
+  it('prefers the training loss and never an hparams session tag', () => {
+    expect(defaultSparkTag([run('a', ['acc', 'train/loss', 'val/loss'])])).toBe('train/loss');
+    expect(defaultSparkTag([run('a', ['acc', 'val/loss'])])).toBe('val/loss');
+    expect(defaultSparkTag([run('a', ['acc']), run('hp', ['hparam/loss'], { lr: 0.1 })])).toBe('acc');
+    expect(defaultSparkTag([run('a', ['b', 'a']), run('c', ['b'])])).toBe('b');
+    expect(defaultSparkTag([])).toBe('');
+  });
+});
+
+describe('sharedRange and formatValue', () => {
+  it('spans the finite values of every series', () => {
+    expect(sharedRange([[1, NaN, 3], [Infinity, -2]])).toEqual([-2, 3]);
+    expect(sharedRange([[NaN]])).toBeNull();
+  });
+
+  it('spells NaN and infinities', () => {
+    expect([NaN, Infinity, -Infinity, 0.123456, undefined].map(formatValue)).toEqual(['NaN', '+inf', '−inf', '0.1235', '']);
   });
 });

@@ -8,10 +8,82 @@ export function displayName(name: string, root: string): string {
   return name === root ? '.' : name.startsWith(`${root}/`) ? name.slice(root.length + 1) : name;
 }
 
-/** Runs whose shown name contains every whitespace-separated term of `query` (case-insensitive). */
+/**
+ * The run filter: `query` as a case-insensitive regular expression (TensorBoard's run filter), or
+ * as literal text when it is not a valid one (`valid` false then, so the box can say so).
+ */
+export function runMatcher(query: string): { test: (name: string) => boolean; valid: boolean } {
+  const trimmed = query.trim();
+  if (!trimmed) {
+    return { test: () => true, valid: true };
+  }
+  try {
+    const re = new RegExp(trimmed, 'i');
+    return { test: name => re.test(name), valid: true };
+  } catch {
+    const lower = trimmed.toLowerCase();
+    return { test: name => name.toLowerCase().includes(lower), valid: false };
+  }
+}
+
+/** Runs whose shown name (below the listed folder `root`) matches `query` (see `runMatcher`). */
 export function filterRuns(runs: IRunInfo[], query: string, root = ''): IRunInfo[] {
-  const terms = query.toLowerCase().split(/\s+/).filter(Boolean);
-  return runs.filter(r => terms.every(t => displayName(r.name, root).toLowerCase().includes(t)));
+  const { test } = runMatcher(query);
+  return runs.filter(r => test(displayName(r.name, root)));
+}
+
+/**
+ * The tag sparklines show by default: the training loss. Tags of hparams sessions (their final
+ * metrics) never count. Preference: a tag with "loss" and "train", then any "loss", then the tag
+ * most runs share, then the first.
+ */
+export function defaultSparkTag(runs: IRunInfo[]): string {
+  const counts = new Map<string, number>();
+  for (const run of runs) {
+    if (Object.keys(run.hparams ?? {}).length) {
+      continue;
+    }
+    for (const tag of run.tags) {
+      counts.set(tag, (counts.get(tag) ?? 0) + 1);
+    }
+  }
+  const tags = [...counts.keys()].sort();
+  return (
+    tags.find(t => /loss/i.test(t) && /train/i.test(t)) ??
+    tags.find(t => /loss/i.test(t)) ??
+    tags.sort((a, b) => counts.get(b)! - counts.get(a)! || a.localeCompare(b))[0] ??
+    ''
+  );
+}
+
+/** [min, max] of the finite values of all `series` (one scale for sparklines of a shared tag). */
+export function sharedRange(series: ArrayLike<number>[]): [number, number] | null {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const values of series) {
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      if (Number.isFinite(v)) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
+  }
+  return lo <= hi ? [lo, hi] : null;
+}
+
+/** A short text for a value: 4 significant digits, NaN/±inf spelled out. */
+export function formatValue(v: number | undefined): string {
+  if (v === undefined) {
+    return '';
+  }
+  if (Number.isNaN(v)) {
+    return 'NaN';
+  }
+  if (!Number.isFinite(v)) {
+    return v > 0 ? '+inf' : '−inf';
+  }
+  return Number(v.toPrecision(4)).toString();
 }
 
 const UNITS: [number, string][] = [

@@ -1,15 +1,31 @@
 import type { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { refreshIcon } from '@jupyterlab/ui-components';
-import { Widget } from '@lumino/widgets';
-import { fetchRuns, fetchScalars, type IRunInfo } from './api';
+import { refreshIcon, SidePanel, ToolbarButton } from '@jupyterlab/ui-components';
+import type { Message } from '@lumino/messaging';
+import { Panel, Widget } from '@lumino/widgets';
+import { fetchScalars, type IRunInfo } from './api';
 import { runsIcon } from './icons';
-import { allTags, clickSelection, displayName, filterRuns, relativeTime } from './runs';
+import {
+  allTags,
+  clickSelection,
+  defaultSparkTag,
+  displayName,
+  filterRuns,
+  formatValue,
+  relativeTime,
+  runMatcher,
+  sharedRange
+} from './runs';
+import type { RunsModel } from './runsModel';
 import { sparkline } from './sparkline';
+import { visibleRange } from './virtualList';
 
 const SPARK_POINTS = 80;
+const ROW_HEIGHT = 46; // px; fixed so the list can be virtualised (see .jp-AttnRuns-run)
+const OVERSCAN = 6; // rows rendered above and below the viewport
+const SPARK_REQUESTS = 6; // sparkline requests in flight at once
 
 /** What the sidebar reads from the extension settings (js/lab/schema/plugin.json). */
-interface IConfig {
+export interface IConfig {
   logdir: string;
   refreshInterval: number;
   sparklineTag: string;
@@ -27,62 +43,81 @@ function el<K extends keyof HTMLElementTagNameMap>(
   return node;
 }
 
+interface ISpark {
+  key: string;
+  values: number[];
+}
+
 /**
- * Left-sidebar panel listing the TensorBoard runs in the configured logdir: live/stale mark, last step,
- * relative update time, warnings and a sparkline of the chosen tag. Filter box, refresh button and
- * auto-refresh. Clicking runs (ctrl/cmd toggles, shift extends) selects them and calls `onPlot`.
+ * The left-sidebar view of a `RunsModel`: a regex filter, the sparkline tag, and a virtualised
+ * list (only the rows in view exist in the DOM) of runs with live/stale mark, colour, last step,
+ * update time, warnings and a sparkline with its last value. Sparklines are fetched only for rows
+ * in view; runs sharing the tag share one y scale. The model polls only while this is shown.
+ * Clicking runs (ctrl/cmd toggles, shift extends) selects them and calls `onPlot`.
  */
-export class RunsPanel extends Widget {
+export class RunsPanel extends SidePanel {
   config: IConfig = { logdir: '', refreshInterval: 10, sparklineTag: '', maxPoints: 1000 };
-  runs: IRunInfo[] = [];
   selected = new Set<string>();
+  private visible: IRunInfo[] = [];
   private anchor = -1;
-  private timer = 0;
-  private pending: Promise<void> | null = null;
-  private error = '';
-  private root = '';
-  private readonly sparks = new Map<string, { key: string; values: (number | null)[] }>();
+  private tag = '';
+  private readonly sparks = new Map<string, ISpark>();
+  private readonly inFlight = new Set<string>();
+  private sparkTimer = 0;
   private readonly filter: HTMLInputElement;
   private readonly tagSelect: HTMLSelectElement;
+  private readonly scroller: HTMLElement;
   private readonly list: HTMLUListElement;
   private readonly message: HTMLElement;
   private readonly footer: HTMLElement;
-  private readonly refreshed: ((runs: IRunInfo[]) => void)[] = [];
 
   constructor(
+    readonly model: RunsModel,
     private readonly settings: ISettingRegistry.ISettings | null,
     private readonly onPlot: () => void
   ) {
-    super();
+    super({ content: new Panel() });
     this.id = 'attn-widget-runs';
     this.addClass('jp-AttnRuns');
     this.title.icon = runsIcon;
     this.title.caption = 'TensorBoard runs';
+    const heading = new Widget();
+    heading.addClass('jp-AttnRuns-title');
+    heading.node.textContent = 'TensorBoard runs';
+    this.header.addWidget(heading);
+    this.toolbar.addItem(
+      'refresh',
+      new ToolbarButton({
+        icon: refreshIcon,
+        className: 'jp-AttnRuns-refresh',
+        tooltip: 'Refresh runs',
+        onClick: () => void this.model.refresh()
+      })
+    );
 
-    const header = el('div', 'jp-AttnRuns-header', this.node);
-    el('h2', 'jp-AttnRuns-title', header).textContent = 'TensorBoard runs';
-    const refresh = el('button', 'jp-Button jp-mod-minimal jp-AttnRuns-refresh', header);
-    refresh.title = 'Refresh runs';
-    refresh.appendChild(refreshIcon.element({ tag: 'span' }));
-    refresh.addEventListener('click', () => void this.refresh());
-
-    const controls = el('div', 'jp-AttnRuns-controls', this.node);
+    const body = new Widget();
+    body.addClass('jp-AttnRuns-body');
+    this.addWidget(body);
+    const controls = el('div', 'jp-AttnRuns-controls', body.node);
     this.filter = el('input', 'jp-mod-styled jp-AttnRuns-filter', controls);
-    Object.assign(this.filter, { type: 'search', placeholder: 'Filter runs' });
-    this.filter.addEventListener('input', () => void this.renderWithSparklines());
+    Object.assign(this.filter, { type: 'search', placeholder: 'Filter runs (regex)' });
+    this.filter.addEventListener('input', () => this.render());
     this.tagSelect = el('select', 'jp-mod-styled jp-AttnRuns-tag', controls);
     this.tagSelect.title = 'Tag shown in the sparklines';
     this.tagSelect.addEventListener('change', () => {
       void this.settings?.set('sparklineTag', this.tagSelect.value);
       this.configure({ ...this.config, sparklineTag: this.tagSelect.value });
     });
-
-    this.message = el('div', 'jp-AttnRuns-message', this.node);
-    this.list = el('ul', 'jp-AttnRuns-list', this.node);
+    this.message = el('div', 'jp-AttnRuns-message', body.node);
+    this.scroller = el('div', 'jp-AttnRuns-scroller', body.node);
+    this.list = el('ul', 'jp-AttnRuns-list', this.scroller);
     this.list.setAttribute('role', 'listbox');
     this.list.setAttribute('aria-multiselectable', 'true');
-    this.footer = el('div', 'jp-AttnRuns-footer', this.node);
+    this.scroller.addEventListener('scroll', () => this.renderRows());
+    new ResizeObserver(() => this.renderRows()).observe(this.scroller);
+    this.footer = el('div', 'jp-AttnRuns-footer', body.node);
 
+    model.changed.connect(() => this.render());
     if (settings) {
       settings.changed.connect(() => this.configure(settings.composite as unknown as IConfig));
       this.configure(settings.composite as unknown as IConfig);
@@ -91,111 +126,150 @@ export class RunsPanel extends Widget {
     }
   }
 
-  /** Call `fn` with the runs after every successful refresh. */
-  onRefreshed(fn: (runs: IRunInfo[]) => void): void {
-    this.refreshed.push(fn);
+  get runs(): IRunInfo[] {
+    return this.model.runs;
   }
 
-  /** Apply settings: restart auto-refresh and reload. */
+  /** Apply settings to the model and redraw. */
   configure(config: IConfig): void {
-    const reload = config.logdir !== this.config.logdir || !this.runs.length;
     this.config = config;
-    window.clearInterval(this.timer);
-    if (config.refreshInterval > 0) {
-      this.timer = window.setInterval(() => void this.refresh(), config.refreshInterval * 1000);
-    }
-    void (reload ? this.refresh() : this.renderWithSparklines());
+    this.model.configure(config.logdir, config.refreshInterval);
+    this.render();
   }
 
-  /** Reload the run list (concurrent calls share one request). */
+  /** Reload the run list now. */
   refresh(): Promise<void> {
-    this.pending ??= this.load().finally(() => (this.pending = null));
-    return this.pending;
+    return this.model.refresh();
   }
 
-  private async load(): Promise<void> {
-    try {
-      const { root, runs } = await fetchRuns(this.config.logdir);
-      this.root = root;
-      this.runs = runs;
-      this.error = '';
-      await this.renderWithSparklines();
-      this.refreshed.forEach(fn => fn(runs));
-    } catch (e) {
-      this.runs = [];
-      this.error = `Cannot read runs${this.config.logdir ? ` in “${this.config.logdir}”` : ''}: ${(e as Error).message}`;
-      this.render();
-    }
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.model.start();
   }
 
-  /** Render now, then again once the visible runs' sparklines are loaded. */
-  private async renderWithSparklines(): Promise<void> {
-    this.render();
-    await this.loadSparklines();
-    this.render();
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    this.model.stop();
   }
 
-  /** The tag the sparklines show: the configured one if any run has it, else a loss, else the first. */
-  private sparkTag(tags: string[]): string {
+  /** The sparkline tag: the configured one if any run has it, else the training loss. */
+  private sparkTag(runs: IRunInfo[]): string {
     const wanted = this.config.sparklineTag;
-    return tags.includes(wanted) ? wanted : (tags.find(t => /loss/i.test(t)) ?? tags[0] ?? '');
+    return wanted && runs.some(r => r.tags.includes(wanted)) ? wanted : defaultSparkTag(runs);
   }
 
-  /** Fetch sparkline data for the visible runs whose file changed since last time. */
-  private async loadSparklines(): Promise<void> {
-    const tag = this.sparkTag(allTags(this.runs));
-    const todo = this.visibleRuns().filter(
-      r => r.tags.includes(tag) && this.sparks.get(r.name)?.key !== `${tag}@${r.updated}`
-    );
-    await Promise.all(
-      todo.map(async r => {
-        const res = await fetchScalars(r.name, [tag], SPARK_POINTS).catch(() => null);
-        const values = res?.tags[tag]?.values ?? [];
-        this.sparks.set(r.name, { key: `${tag}@${r.updated}`, values });
-      })
-    );
-  }
-
-  private visibleRuns(): IRunInfo[] {
-    return filterRuns(this.runs, this.filter.value, this.root);
-  }
-
+  /** Filter, message, tag choice and footer; then the rows in view. */
   private render(): void {
-    const tags = allTags(this.runs);
-    const tag = this.sparkTag(tags);
-    this.tagSelect.replaceChildren(...tags.map(t => new Option(t, t, false, t === tag)));
+    const { runs, error, root } = this.model;
+    const tags = allTags(runs);
+    this.tag = this.sparkTag(runs);
+    this.tagSelect.replaceChildren(...tags.map(t => new Option(t, t, false, t === this.tag)));
     this.tagSelect.hidden = tags.length === 0;
 
-    const visible = this.visibleRuns();
+    const matcher = runMatcher(this.filter.value);
+    this.filter.classList.toggle('jp-mod-invalid', !matcher.valid);
+    this.filter.title = matcher.valid ? 'Regular expression, case-insensitive' : 'Not a valid regular expression: matched as text';
+    this.visible = filterRuns(runs, this.filter.value, root);
     this.message.textContent =
-      this.error ||
-      (this.runs.length === 0
-        ? `No TensorBoard runs in ${this.root ? `“${this.root}”` : 'the runs root'}: a run is a folder holding *tfevents* files.`
-        : visible.length === 0
-          ? `No runs match “${this.filter.value}”.`
-          : '');
-    this.message.classList.toggle('jp-mod-error', !!this.error);
-
-    const now = Date.now();
-    this.list.replaceChildren(...visible.map((run, i) => this.row(run, i, visible, tag, now)));
-    this.footer.textContent = `/${this.root}`;
+      error ||
+      (!this.model.loaded
+        ? ''
+        : runs.length === 0
+          ? `No TensorBoard runs in ${root ? `“${root}”` : 'the runs root'}: a run is a folder holding *tfevents* files.`
+          : this.visible.length === 0
+            ? `No runs match “${this.filter.value}”.`
+            : '');
+    this.message.classList.toggle('jp-mod-error', !!error);
+    this.list.style.height = `${this.visible.length * ROW_HEIGHT}px`;
+    this.footer.textContent = `/${root} · ${this.visible.length} of ${runs.length} runs`;
     this.footer.title = 'Listed folder, relative to the runs root (setting: logdir)';
+    this.renderRows();
   }
 
-  private row(run: IRunInfo, index: number, visible: IRunInfo[], tag: string, now: number): HTMLElement {
+  /** Only the rows in view (plus a few) are in the DOM; then fetch their missing sparklines. */
+  private renderRows(): void {
+    const [first, end] = visibleRange(
+      this.scroller.scrollTop,
+      this.scroller.clientHeight || 600,
+      ROW_HEIGHT,
+      this.visible.length,
+      OVERSCAN
+    );
+    const rows = this.visible.slice(first, end);
+    const range = this.sparkRange();
+    const now = Date.now();
+    this.list.replaceChildren(...rows.map((run, i) => this.row(run, first + i, range, now)));
+    window.clearTimeout(this.sparkTimer);
+    this.sparkTimer = window.setTimeout(() => this.loadSparklines(rows), 80); // let scrolling settle
+  }
+
+  private sparkKey(run: IRunInfo): string {
+    return `${this.tag}@${run.updated}`;
+  }
+
+  /** One y range for all sparklines when the tag is shared by several runs, else none. */
+  private sparkRange(): [number, number] | null {
+    const sharing = this.model.runs.filter(r => r.tags.includes(this.tag));
+    if (sharing.length < 2) {
+      return null;
+    }
+    const series = sharing.flatMap(r => {
+      const spark = this.sparks.get(r.name);
+      return spark?.key === this.sparkKey(r) ? [spark.values] : [];
+    });
+    return sharedRange(series);
+  }
+
+  /** Fetch the sparklines of `rows` that are missing or out of date, a few requests at a time. */
+  private loadSparklines(rows: IRunInfo[]): void {
+    if (!this.isVisible) {
+      return;
+    }
+    const todo = rows.filter(
+      r => r.tags.includes(this.tag) && this.sparks.get(r.name)?.key !== this.sparkKey(r) && !this.inFlight.has(r.name)
+    );
+    const next = (): void => {
+      const run = todo.shift();
+      if (!run) {
+        return;
+      }
+      const key = this.sparkKey(run);
+      const tag = this.tag;
+      this.inFlight.add(run.name);
+      fetchScalars(run.name, [tag], SPARK_POINTS)
+        .then(res => this.sparks.set(run.name, { key, values: res.tags[tag]?.values ?? [] }))
+        .catch(() => this.sparks.set(run.name, { key, values: [] }))
+        .finally(() => {
+          this.inFlight.delete(run.name);
+          if (!todo.length && this.inFlight.size === 0) {
+            this.renderRows();
+          }
+          next();
+        });
+    };
+    for (let i = 0; i < SPARK_REQUESTS; i++) {
+      next();
+    }
+  }
+
+  private row(run: IRunInfo, index: number, range: [number, number] | null, now: number): HTMLElement {
     const li = el('li', 'jp-AttnRuns-run');
+    li.style.top = `${index * ROW_HEIGHT}px`;
     li.dataset.run = run.name;
     li.tabIndex = 0;
     li.setAttribute('role', 'option');
     li.setAttribute('aria-selected', String(this.selected.has(run.name)));
     li.classList.toggle('jp-mod-selected', this.selected.has(run.name));
 
+    const color = this.model.colors.colorOf(run.name);
+    const swatch = el('span', 'jp-AttnRuns-color', li);
+    swatch.style.background = color;
     const text = el('div', 'jp-AttnRuns-text', li);
     const line = el('div', 'jp-AttnRuns-line', text);
     const mark = el('span', `jp-AttnRuns-mark ${run.live ? 'jp-mod-live' : 'jp-mod-stale'}`, line);
     mark.title = run.live ? 'live: still being written' : 'stale: not written recently';
     const name = el('span', 'jp-AttnRuns-name', line);
-    name.textContent = displayName(run.name, this.root);
+    name.textContent = displayName(run.name, this.model.root);
     name.title = run.name;
     if (run.warnings.length) {
       const warn = el('span', 'jp-AttnRuns-warning', line);
@@ -207,18 +281,23 @@ export class RunsPanel extends Widget {
     meta.title = new Date(run.updated * 1000).toLocaleString();
 
     const spark = this.sparks.get(run.name);
-    if (spark && spark.key === `${tag}@${run.updated}`) {
-      li.appendChild(sparkline(spark.values)).setAttribute('aria-label', `${tag} sparkline`);
+    if (spark && spark.key === this.sparkKey(run) && spark.values.length) {
+      const svg = li.appendChild(sparkline(spark.values, 80, 20, range));
+      svg.setAttribute('aria-label', `${this.tag} sparkline`);
+      svg.style.stroke = color;
+      const last = el('span', 'jp-AttnRuns-last', li);
+      last.textContent = formatValue(spark.values[spark.values.length - 1]);
+      last.title = `last ${this.tag}`;
     }
 
     const pick = (e: MouseEvent | KeyboardEvent) => {
-      const names = visible.map(r => r.name);
+      const names = this.visible.map(r => r.name);
       const toggle = e.ctrlKey || e.metaKey;
       this.selected = clickSelection(names, this.selected, index, this.anchor, { toggle, range: e.shiftKey });
       if (!e.shiftKey) {
         this.anchor = index;
       }
-      this.render();
+      this.renderRows();
       this.list.querySelector<HTMLElement>(`[data-run="${CSS.escape(run.name)}"]`)?.focus();
       if (this.selected.size) {
         this.onPlot();
@@ -230,7 +309,8 @@ export class RunsPanel extends Widget {
   }
 
   dispose(): void {
-    window.clearInterval(this.timer);
+    window.clearTimeout(this.sparkTimer);
+    this.model.dispose();
     super.dispose();
   }
 }

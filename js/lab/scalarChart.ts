@@ -1,19 +1,19 @@
 import uPlot from 'uplot';
 import type { IScalarSeries } from './api';
+import { nonFinite, robustRange, type XAxis, xValues } from './charts';
+import { formatValue as formatNumber } from './runs';
 import { emaSmooth } from './smoothing';
 
-/** Run colours: JupyterLab theme variables, read at draw time so light and dark themes both fit. */
-const COLOR_VARS = [1, 3].flatMap(n =>
-  ['brand', 'warn', 'accent', 'error'].map(c => `--jp-${c}-color${n}`)
-);
+/** How a chart draws its axes (toolbar of the scalars panel). */
+export interface IChartOptions {
+  axis: XAxis;
+  logY: boolean;
+  /** y range from the 1st–99th percentiles instead of min–max. */
+  ignoreOutliers: boolean;
+}
 
 function cssVar(name: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim();
-}
-
-/** The colour of the `index`-th run (same run, same colour in every chart). */
-export function runColor(index: number): string {
-  return cssVar(COLOR_VARS[index % COLOR_VARS.length]);
 }
 
 export interface IChartRun {
@@ -25,13 +25,16 @@ export interface IChartRun {
 const HEIGHT = 220;
 
 function formatValue(_u: uPlot, v: number | null): string {
-  return v === null || v === undefined ? '–' : Number(v.toPrecision(5)).toString();
+  return v === null || v === undefined ? '–' : formatNumber(v);
 }
+
+const AXIS_LABELS: Record<XAxis, string> = { step: 'step', relative: 'hours', wall: 'time' };
 
 /**
  * One uPlot chart of a tag, runs overlaid: per run a bold smoothed line and its faded raw line.
- * Drag to zoom on steps, double-click to reset, hover for values (legend); cursors sync across
- * charts that share `syncKey`.
+ * x is the step, relative or wall time; y linear or log, over min–max or ignoring outliers. NaN
+ * and ±inf cannot be drawn: they are counted beside the title, per kind. Drag to zoom, double-click
+ * to reset, hover for values (legend); cursors sync across charts that share `syncKey`.
  */
 export class ScalarChart {
   readonly node: HTMLElement;
@@ -41,13 +44,29 @@ export class ScalarChart {
     readonly tag: string,
     private runs: IChartRun[],
     weight: number,
-    syncKey: string
+    syncKey: string,
+    private readonly options: IChartOptions = { axis: 'step', logY: false, ignoreOutliers: false }
   ) {
     this.node = document.createElement('section');
     this.node.className = 'jp-AttnScalars-chart';
     this.node.dataset.tag = tag;
     const title = this.node.appendChild(document.createElement('h3'));
     title.textContent = tag;
+    const odd = runs.map(r => nonFinite(r.series.values));
+    const counts = [
+      ['NaN', odd.reduce((n, c) => n + c.nan, 0)],
+      ['+inf', odd.reduce((n, c) => n + c.posInf, 0)],
+      ['−inf', odd.reduce((n, c) => n + c.negInf, 0)]
+    ].filter(([, n]) => n);
+    if (counts.length) {
+      const badge = this.node.appendChild(document.createElement('div'));
+      badge.className = 'jp-AttnScalars-nonfinite';
+      badge.textContent = counts.map(([kind, n]) => `${kind} ×${n}`).join(' · ');
+      badge.title = runs
+        .map((r, i) => `${r.run}: NaN ${odd[i].nan}, +inf ${odd[i].posInf}, −inf ${odd[i].negInf}`)
+        .join('\n');
+    }
+    const robust = options.ignoreOutliers ? robustRange(runs.map(r => r.series.values)) : null;
     const fg = cssVar('--jp-ui-font-color2');
     const grid = cssVar('--jp-border-color2');
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
@@ -62,9 +81,12 @@ export class ScalarChart {
         width: 400,
         height: HEIGHT,
         cursor: { sync: { key: syncKey }, drag: { x: true, y: false } },
-        scales: { x: { time: false } },
+        scales: {
+          x: { time: options.axis === 'wall' },
+          y: { distr: options.logY ? 3 : 1, ...(robust && !options.logY ? { range: () => robust } : {}) }
+        },
         axes: [axis, { ...axis, size: 60 }],
-        series: [{ label: 'step' }, ...series]
+        series: [{ label: AXIS_LABELS[options.axis] }, ...series]
       },
       this.data(weight),
       this.node
@@ -72,9 +94,14 @@ export class ScalarChart {
   }
 
   private data(weight: number): uPlot.AlignedData {
-    const gaps = (v: number) => (Number.isFinite(v) ? v : null);
+    const log = this.options.logY;
+    const gaps = (v: number) => (Number.isFinite(v) && (!log || v > 0) ? v : null);
     return uPlot.join(
-      this.runs.map(({ series: s }) => [s.steps, Array.from(emaSmooth(s.values, weight), gaps), s.values])
+      this.runs.map(({ series: s }) => [
+        xValues(s, this.options.axis),
+        Array.from(emaSmooth(s.values, weight), gaps),
+        s.values.map(gaps)
+      ])
     );
   }
 

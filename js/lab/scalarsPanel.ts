@@ -4,21 +4,32 @@ import { Widget } from '@lumino/widgets';
 import { fetchScalars, type IRunInfo } from './api';
 import { type IRunScalars, scalarsCsv } from './csv';
 import { runsIcon } from './icons';
-import { ScalarChart, runColor } from './scalarChart';
+import { ChartOptionsBar } from './chartOptions';
+import { groupTags } from './charts';
+import { ScalarChart } from './scalarChart';
 import { SmoothingSlider } from './smoothingSlider';
 
-/** Main-area panel: one chart per tag with the chosen runs overlaid, smoothing and CSV download. */
+/**
+ * Main-area panel: one chart per tag with the chosen runs overlaid (torch `add_scalars` folders
+ * too, one line per key), in collapsible groups by tag prefix; regex tag filter, x axis, log y,
+ * ignore outliers, smoothing and CSV download.
+ */
 export class ScalarsPanel extends MainAreaWidget<Widget> {
   private infos: IRunInfo[] = [];
   private data: IRunScalars[] = [];
   private charts: ScalarChart[] = [];
   private loads = 0;
   private readonly slider = new SmoothingSlider(0.6, w => this.charts.forEach(c => c.setSmoothing(w)));
+  private readonly chartOptions = new ChartOptionsBar(() => this.redraw());
+  private readonly collapsed = new Set<string>();
   private readonly message: HTMLElement;
   private readonly grid: HTMLElement;
   private readonly resizer = new ResizeObserver(() => this.fitCharts());
 
-  constructor(private readonly maxPoints: () => number) {
+  constructor(
+    private readonly maxPoints: () => number,
+    private readonly colorOf: (run: string) => string
+  ) {
     super({ content: new Widget() });
     this.id = 'attn-widget-scalars';
     this.addClass('jp-AttnScalars');
@@ -30,6 +41,7 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
     this.grid.className = 'jp-AttnScalars-grid';
     this.resizer.observe(this.grid);
     this.toolbar.addItem('smoothing', this.slider);
+    this.toolbar.addItem('options', this.chartOptions);
     this.toolbar.addItem(
       'refresh',
       new ToolbarButton({ icon: refreshIcon, tooltip: 'Reload scalars', onClick: () => this.load() })
@@ -66,19 +78,38 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
     }
   }
 
-  /** Redraw every chart (e.g. after a theme change: colours are read from CSS variables). */
+  /** Redraw every chart (after an option change, or a theme change: colours come from CSS). */
   redraw(): void {
     this.charts.forEach(c => c.dispose());
     this.grid.replaceChildren();
-    const tags = [...new Set(this.data.flatMap(d => Object.keys(d.tags)))].sort();
-    this.charts = tags.map(tag => {
-      const runs = this.data.flatMap((d, i) =>
-        d.tags[tag]?.steps.length ? [{ run: d.run, color: runColor(i), series: d.tags[tag] }] : []
-      );
-      const chart = new ScalarChart(tag, runs, this.slider.value, this.id);
-      this.grid.appendChild(chart.node);
-      return chart;
-    });
+    this.charts = [];
+    const tags = [...new Set(this.data.flatMap(d => Object.keys(d.tags)))];
+    const options = this.chartOptions.options;
+    for (const { group, tags: groupTagNames } of groupTags(tags, this.chartOptions.tagFilter)) {
+      const details = this.grid.appendChild(document.createElement('details'));
+      details.className = 'jp-AttnScalars-group';
+      details.dataset.group = group;
+      details.open = !this.collapsed.has(group);
+      details.addEventListener('toggle', () => {
+        if (details.open) {
+          this.collapsed.delete(group);
+        } else {
+          this.collapsed.add(group);
+        }
+      });
+      const summary = details.appendChild(document.createElement('summary'));
+      summary.textContent = `${group} (${groupTagNames.length})`;
+      const body = details.appendChild(document.createElement('div'));
+      body.className = 'jp-AttnScalars-groupCharts';
+      for (const tag of groupTagNames) {
+        const runs = this.data.flatMap(d =>
+          d.tags[tag]?.steps.length ? [{ run: d.run, color: this.colorOf(d.run), series: d.tags[tag] }] : []
+        );
+        const chart = new ScalarChart(tag, runs, this.slider.value, this.id, options);
+        body.appendChild(chart.node);
+        this.charts.push(chart);
+      }
+    }
     this.fitCharts();
   }
 

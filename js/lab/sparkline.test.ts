@@ -11,6 +11,11 @@ describe('sparklinePoints', () => {
     expect(sparklinePoints([], 10, 4)).toBe('');
     expect(sparklinePoints([7], 10, 4)).toBe('0,4');
   });
+
+  it('uses a shared range when given, so equal values sit at equal heights', () => {
+    expect(sparklinePoints([0.001, 0.001], 10, 4, [0, 0.01])).toBe('0,3.6 10,3.6');
+    expect(sparklinePoints([0.01, 0.01], 10, 4, [0, 0.01])).toBe('0,0 10,0');
+  });
 });
 
 describe('sparkline', () => {

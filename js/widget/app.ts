@@ -97,6 +97,8 @@ export class WidgetApp {
     this.message.className = 'aw-muted aw-message';
     this.root.append(this.body, this.tooltip);
     el.append(this.root);
+    // The live model, for hosts that keep a saved copy of the view up to date (js/lab/savedCopy.ts).
+    Object.assign(this.root, { attnModel: model });
 
     const tooltip = this.tooltip;
     const onTile = () => {

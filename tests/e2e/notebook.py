@@ -48,3 +48,9 @@ def run_cell(page, index: int, timeout: float = 90_000) -> str:
     )
     output = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea")
     return output.inner_text() if output.count() else ""
+
+
+def save_notebook(page) -> None:
+    """Save the current notebook (File › Save) and wait until it is written."""
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")

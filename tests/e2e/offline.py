@@ -10,14 +10,15 @@ import numpy as np
 
 LOCAL = ("file:", "data:", "blob:")
 
-#: Number of painted (non-transparent) pixels of the ``index``-th canvas matching ``sel``.
-PAINTED = """([sel, index]) => {
-  const c = document.querySelectorAll(sel)[index];
+#: Number of painted (non-transparent) pixels of a canvas element.
+PAINTED_CANVAS = """(c) => {
   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   let n = 0;
   for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
   return n;
 }"""
+#: Number of painted pixels of the ``index``-th canvas matching ``sel``.
+PAINTED = f"([sel, index]) => ({PAINTED_CANVAS})(document.querySelectorAll(sel)[index])"
 
 
 def attention(n: int, layers: int = 3, heads: int = 4, seed: int = 0) -> np.ndarray:

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { isAttentionOutput, withCurrentState } from './savedCopy';
+
+const state = { layer: 0, heads: [0, 1], tokens: ['<b>', 'x'], attention_data: { self: { layers: [{ $b64z: 'eJw=' }] } } };
+const block = (s: object) =>
+  `<div class="attn-widget-export"><div class="attn-widget-host">pic</div>` +
+  `<script type="application/json" class="aw-state">${JSON.stringify(s).replace(/</g, '\\u003c')}</script></div><script>x</script>`;
+const saved = (html: string) => JSON.parse(/class="aw-state">([^<]*)</.exec(html)![1]);
+
+describe('withCurrentState', () => {
+  it('takes the live JSON traits and keeps the saved buffers', () => {
+    const live: Record<string, unknown> = { layer: 2, heads: [1], tokens: ['<b>', 'x'], attention_data: { self: { layers: [new DataView(new ArrayBuffer(4))] } } };
+    const html = withCurrentState(block(state), k => live[k]);
+    expect(saved(html)).toEqual({ ...state, layer: 2, heads: [1] });
+    expect(html.endsWith('</div><script>x</script>')).toBe(true);
+    expect(/class="aw-state">[^<]*<\/script>/.test(html)).toBe(true); // no "<" inside the JSON
+  });
+
+  it('leaves pictures and unchanged state alone', () => {
+    const picture = '<div class="attn-widget-static"><img src="data:image/png;base64,AA"></div>';
+    expect(withCurrentState(picture, () => 3)).toBe(picture);
+    const html = block(state);
+    expect(withCurrentState(html, k => (state as Record<string, unknown>)[k])).toBe(html);
+  });
+});
+
+describe('isAttentionOutput', () => {
+  it('needs the widget view and our text/html', () => {
+    const view = { 'application/vnd.jupyter.widget-view+json': { model_id: 'a' } };
+    expect(isAttentionOutput({ ...view, 'text/html': block(state) })).toBe(true);
+    expect(isAttentionOutput({ ...view, 'text/html': '<div>other widget</div>' })).toBe(false);
+    expect(isAttentionOutput({ 'text/html': block(state) })).toBe(false);
+  });
+});
