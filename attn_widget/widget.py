@@ -19,6 +19,7 @@ from .arrays import AttentionResult, LazyAttention, check_indices, to_attention_
 from .build import AGGREGATIONS, FILTERS, build
 from .errors import AttentionInputError, SelectionError, check_keywords, parameter_names
 from .rpc import RpcEndpoint, RpcError
+from .tensorboard.snapshots import read_attention
 from .wire import SCHEMA, STATIC, enum_values, neuron_block
 
 #: save_image's file suffixes and the image formats the browser draws.
@@ -109,7 +110,14 @@ class AttentionWidget(anywidget.AnyWidget):
         help="attention_data holds signed differences (AttentionWidget.diff), float16, drawn with a diverging palette.",
     ).tag(sync=True)
 
+    steps = t.List(t.Int(), help="Training steps with an attention snapshot (from_run); empty otherwise.").tag(
+        sync=True
+    )
+
     # --- view state (two-way) ---
+    step = Position(0, help="Training step shown, one of steps (from_run): the toolbar's step slider sets it.").tag(
+        sync=True
+    )
     stats_requested = Flag(
         False, help="Set (by the browser's summary view or 'Colour by') to have the kernel fill head_stats."
     ).tag(sync=True)
@@ -229,6 +237,50 @@ class AttentionWidget(anywidget.AnyWidget):
             options.setdefault("head_numbers", a.head_numbers)
         return cls(arrays[0] - arrays[1], tokens, encoding="float16", signed=True, **options)
 
+    @classmethod
+    def from_run(
+        cls, run_dir: str | pathlib.Path, text: str | int | None = None, *, step: int | None = None, **options: Any
+    ) -> AttentionWidget:
+        """Widget over the attention snapshots of a TensorBoard run (:func:`attn_widget.tensorboard.log_attention`).
+
+        ``text``: the probe text (or its index; default the first); ``step``: the training step shown first
+        (default the last). Setting ``step`` (or the toolbar's step slider) shows another snapshot: head and
+        model views, statistics and aggregations follow. ``options`` go to the constructor; each step is sent
+        whole (``transport="full"``).
+        """
+        if options.get("transport", "full") != "full":
+            raise AttentionInputError("from_run sends each step's snapshot whole: transport must be 'full'")
+        snapshots = read_attention(run_dir)
+        series = {s.step: s for s in snapshots.series(text)}
+        first = series[max(series) if step is None else snapshots.get(step, text).step]
+        kwargs = {**first.widget_kwargs(), **options, "transport": "full"}
+        widget = cls(**kwargs, steps=list(series), step=first.step)
+        widget._run_steps = series, {k: v for k, v in kwargs.items() if k in parameter_names(build)}
+        return widget
+
+    @t.validate("step")
+    def _valid_step(self, proposal: dict) -> int:
+        value = proposal["value"]
+        if not self.steps and value != 0:
+            raise SelectionError("this widget shows no training run: AttentionWidget.from_run(run_dir) has steps")
+        if self.steps and value not in self.steps:
+            raise SelectionError(f"step {value} has no snapshot; the steps are {self.steps}")
+        return value
+
+    @t.observe("step")
+    def _show_step(self, change: dict) -> None:
+        """Swap in the snapshot of the new step (widgets from :meth:`from_run`; a no-op otherwise)."""
+        run = getattr(self, "_run_steps", None)
+        if run is None or change["new"] not in run[0]:
+            return
+        snapshot, options = run[0][change["new"]], run[1]
+        self._build = build(snapshot.attention, snapshot.tokens, **{k: v for k, v in options.items() if k not in (
+            "attention", "tokens")})  # fmt: skip
+        with self.hold_sync():
+            for name in ("attention_data", "aggregation_data", "aggregation_notes"):
+                setattr(self, name, self._build.traits[name])
+            self.head_stats = self._build.head_stats() if self.head_stats or self.stats_requested else {}
+
     @property
     def num_layers(self) -> int:
         return len(self.layer_numbers)
@@ -328,7 +380,11 @@ class AttentionWidget(anywidget.AnyWidget):
     def _export_state(self) -> dict[str, Any]:
         """:meth:`wire_state` with head statistics computed from the attention (exact, not the wire's bytes)."""
         self._provide_stats()
-        return self.wire_state()
+        return self._page_state()
+
+    def _page_state(self) -> dict[str, Any]:
+        """:meth:`wire_state` for pages and saved outputs: the step shown, no slider (no kernel sends other steps)."""
+        return {**self.wire_state(), "steps": []}
 
     def _repr_mimebundle_(self, **kwargs: Any):
         """anywidget's bundle (the live view, which JupyterLab prefers) plus, for front ends without the
@@ -337,7 +393,7 @@ class AttentionWidget(anywidget.AnyWidget):
         if bundle is None:
             return None
         data, metadata = bundle
-        return {**data, **export.fallback_bundle(self.wire_state())}, metadata
+        return {**data, **export.fallback_bundle(self._page_state())}, metadata
 
     def save_image(self, path: str | pathlib.Path, timeout: float = 30.0) -> concurrent.futures.Future:
         """Save the displayed view as PNG or SVG (by ``path``'s suffix); returns a ``concurrent.futures.Future``

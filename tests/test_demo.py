@@ -13,11 +13,16 @@ import nbformat
 import pytest
 
 from attn_widget.demo import ENV_MODEL, NOTEBOOK, REPO_EXAMPLES, RUNS
+from attn_widget.tensorboard import read_attention
 
 STEPS = 400  # both heads form by step 400 in the second run (the best at this count): about 25 s in all
 CHECK = re.compile(
     r"pattern check: previous-token head L\d+H\d+ score ([\d.]+) \(untrained ([\d.]+)\), "
     r"induction head L\d+H\d+ score ([\d.]+) \(untrained ([\d.]+)\) (OK|FAILED)"
+)
+FORMATION = re.compile(
+    r"formation in [\w.-]+: previous-token head L\d+H\d+ first exceeded half its final score \([\d.]+\) at step (\d+); "
+    r"induction head L\d+H\d+ first exceeded half its final score \([\d.]+\) at step (\d+)"
 )
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 pytestmark = pytest.mark.slow
@@ -47,6 +52,9 @@ def test_headless_demo_trains_runs_and_learns_the_pattern(demo):
     assert float(prev) > 2 * float(prev_untrained) and float(ind) > 2 * float(ind_untrained)
     for run in RUNS:
         assert list((out / "runs" / run.name).glob("events.out.tfevents.*")), f"no TensorBoard events for {run.name}"
+        assert read_attention(out / "runs" / run.name).steps[::8] == [0, 128, 256, 384]  # every 400 // 24 steps
+    previous_formed, induction_formed = map(int, FORMATION.search(proc.stdout).groups())
+    assert 0 < previous_formed <= STEPS and 0 < induction_formed <= STEPS
     assert (out / "model" / "config.json").exists() and (out / "model" / "tokenizer.json").exists()
     for view in ("head", "model"):
         html = out / f"{view}_view.html"
@@ -80,6 +88,8 @@ def test_notebook_runs_against_the_demo_model(demo, monkeypatch):
     ).execute()
     view_cells = [c for c in nb.cells if c.cell_type == "code" and ("_view(" in c.source)]
     assert len(view_cells) == 3
+    view_cells += [c for c in nb.cells if c.cell_type == "code" and "from_run(" in c.source]  # the training snapshots
+    assert len(view_cells) == 4
     for cell in view_cells:
         assert not [o for o in cell.outputs if o.output_type == "error"]
         assert any(WIDGET_MIME in o.get("data", {}) for o in cell.outputs), cell.source

@@ -45,8 +45,10 @@ def test_synced_traits_match_the_schema_names_and_directions():
     assert (
         subclass_only
         == synced_by(GenerationWidget) - synced_by(AttentionWidget)
-        == {"prompt_length", "token_probs", "top_tokens", "entropy", "step"}
+        == {"prompt_length", "token_probs", "top_tokens", "entropy"}
     )
+    # `step` is shared: the training step of a from_run widget, the generated tokens of a GenerationWidget.
+    assert "step" in synced_by(AttentionWidget) and "subclass" not in SCHEMA["traits"]["step"]
     widget = AttentionWidget(softmax_attention(n=5), TOKENS)
     # Two-way traits are what the browser may set: the validated selections (and the stats request).
     for name in TWO_WAY:

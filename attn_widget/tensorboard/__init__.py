@@ -23,3 +23,17 @@ __all__ = [
     "list_runs",
     "read_scalars",
 ]
+
+# --- attention snapshots (attn_widget.tensorboard.snapshots, .callback): imported on first use, so that
+# reading runs (the server) loads neither the model code nor transformers.
+_SNAPSHOT_NAMES = {"log_attention": "snapshots", "read_attention": "snapshots", "AttentionSnapshots": "snapshots",
+                   "Snapshot": "snapshots", "AttentionCallback": "callback"}  # fmt: skip
+__all__ += list(_SNAPSHOT_NAMES)
+
+
+def __getattr__(name: str):
+    if name in _SNAPSHOT_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_SNAPSHOT_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

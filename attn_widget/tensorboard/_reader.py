@@ -70,13 +70,14 @@ def _le32(cols: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(cols).view("<u4").ravel()
 
 
-def _jump(arr: np.ndarray, pos: int, recent: list[int]) -> tuple[np.ndarray, np.ndarray, bool] | None:
+def _jump(arr: np.ndarray, pos: int, recent: list[int], budget: int = _JUMP) -> tuple[np.ndarray, np.ndarray, bool] | None:
     """Vectorised framing over a periodic stretch.
 
     If the last record lengths repeat with a period ``p <= 16``, predict the next records and keep
     the prefix whose length prefixes match the prediction. Each accepted record's length was read
     at its true start, so the result equals sequential framing. Returns starts, lengths and whether
     the whole block matched (more may follow), or None when there is no period or no room.
+    ``budget``: records predicted at most (the caller grows it while whole blocks match).
     """
     for p in range(1, 17):
         if len(recent) >= 2 * p and recent[-p:] == recent[-2 * p : -p]:
@@ -86,7 +87,7 @@ def _jump(arr: np.ndarray, pos: int, recent: list[int]) -> tuple[np.ndarray, np.
     pattern = np.array(recent[-p:], dtype=np.int64)
     sizes = pattern + _OVERHEAD
     cycle = int(sizes.sum())
-    cycles = min((arr.size - pos) // cycle, _JUMP // p)
+    cycles = min((arr.size - pos) // cycle, max(1, budget // p))
     if cycles < 1:
         return None
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
@@ -96,7 +97,7 @@ def _jump(arr: np.ndarray, pos: int, recent: list[int]) -> tuple[np.ndarray, np.
     m = int(miss[0]) if miss.size else starts.size
     if m == 0:
         return None
-    return starts[:m], expected[:m], m == starts.size and cycles == _JUMP // p
+    return starts[:m], expected[:m], m == starts.size and cycles == max(1, budget // p)
 
 
 def _frame(buf: bytes, arr: np.ndarray, pos: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -124,8 +125,12 @@ def _frame(buf: bytes, arr: np.ndarray, pos: int) -> tuple[np.ndarray, np.ndarra
             chunks_s.append(np.array(starts, np.int64))
             chunks_l.append(np.array(lens, np.int64))
             starts, lens = [], []
-            while (jumped := _jump(arr, pos, recent)) is not None:
+            # Periodic stretches broken by other records (e.g. attention snapshots between scalars) would
+            # each check _JUMP predictions: start small and double while whole blocks match.
+            budget = 256
+            while (jumped := _jump(arr, pos, recent, budget)) is not None:
                 js, jl, more = jumped
+                budget = min(2 * budget, _JUMP)
                 chunks_s.append(js)
                 chunks_l.append(jl)
                 pos = int(js[-1] + jl[-1]) + _OVERHEAD
@@ -356,9 +361,11 @@ class EventFileReader:
     from disk), then :meth:`series` / :attr:`tags`. Thread-safe.
     """
 
-    def __init__(self, path: str | os.PathLike, max_series_points: int = DEFAULT_SERIES_POINTS):
+    def __init__(self, path: str | os.PathLike, max_series_points: int = DEFAULT_SERIES_POINTS,
+                 keep_plugins: tuple[str, ...] = ()):
         self.path = os.fspath(path)
         self.max_series_points = max_series_points
+        self.keep_plugins = frozenset(keep_plugins)  #: plugins whose tensors are kept (attention snapshots)
         self.lock = threading.RLock()  #: held while reading or copying out
         self._reset()
 
@@ -375,6 +382,7 @@ class EventFileReader:
         self._plugins: dict[str, str] = {}
         self.hparams: dict = {}  #: hyperparameters of an hparams plugin session_start_info record
         self._chunks: dict[str, list[ScalarSeries]] = {}
+        self._tensors: dict[str, list[tuple[int, int, float, bytes]]] = {}  # keep_plugins: (record, step, wall, bytes)
         self._warnings: list[str] = []
         self._dropped_warnings = 0
 
@@ -404,6 +412,16 @@ class EventFileReader:
         """Scalar tags, in order of first appearance."""
         with self.lock:
             return list(self._chunks)
+
+    def plugin(self, tag: str) -> str | None:
+        """Plugin name of ``tag`` from its summary metadata, if any was read."""
+        with self.lock:
+            return self._plugins.get(tag)
+
+    def tensors(self) -> dict[str, list[tuple[int, float, bytes]]]:
+        """``{tag: [(step, wall_time, tensor_content)]}`` in file order, for tags of ``keep_plugins``."""
+        with self.lock:
+            return {tag: [p[1:] for p in sorted(points)] for tag, points in self._tensors.items()}
 
     def series(self, tag: str) -> ScalarSeries:
         """All points of ``tag`` read so far (empty arrays for an unknown tag)."""
@@ -559,6 +577,9 @@ class EventFileReader:
         by_tag: dict[str, list[tuple]] = {}
         for record, tag, step, wall, value in slow:
             if not isinstance(value, float):
+                if self._plugins.get(tag) in self.keep_plugins:
+                    self._tensors.setdefault(tag, []).append((record, step, wall, value.tensor_content))
+                    continue
                 if self._plugins.get(tag) != _SCALARS:
                     continue
                 value = tensor_scalar(value)
@@ -624,8 +645,9 @@ def read_fresh_files(readers: list[EventFileReader]) -> list[EventFileReader]:
     column-wise decoding per record length), so 2,000 small runs took 5 s. Framed one by one,
     their records are then checksummed and decoded in one pass over all files, and the points
     handed back to each file's reader. Any batch with a corrupt record, a tensor whose plugin is
-    only named elsewhere, or hparams records is read file by file instead, so results and
-    warnings are exactly those of :meth:`EventFileReader.update`.
+    only named elsewhere, a tensor decoded by protobuf (e.g. an attention snapshot a reader's
+    ``keep_plugins`` keeps) or hparams records is read file by file instead, so results, kept
+    tensors and warnings are exactly those of :meth:`EventFileReader.update`.
     """
     rest, batch, size = [], [], 0
     for reader in readers:

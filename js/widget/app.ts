@@ -28,6 +28,7 @@ import { HeatmapView } from './views/heatmap';
 import { ImageExport, linesSvg } from './views/imageExport';
 import { ModelView } from './views/modelView';
 import { NeuronView } from './views/neuronView';
+import { StepSlider } from './views/stepSlider';
 import { SummaryView } from './views/summary';
 import { applyTheme, type Colors, watchTheme } from './views/theme';
 import { type Commit, Toolbar } from './views/toolbar';
@@ -67,6 +68,7 @@ export class WidgetApp {
   private body = document.createElement('div');
   private tooltip = document.createElement('div');
   private toolbar: Toolbar;
+  private stepSlider: StepSlider;
   private headView: HeadView;
   private heatmap: HeatmapView;
   private modelView: ModelView;
@@ -111,6 +113,11 @@ export class WidgetApp {
       text => this.heatmap.search(text)
     );
     this.root.prepend(this.toolbar.el);
+    this.stepSlider = new StepSlider(step => {
+      model.set('step', step);
+      model.save_changes();
+    });
+    this.toolbar.el.prepend(this.stepSlider.el);
     this.headView = new HeadView(tooltip);
     this.heatmap = new HeatmapView(tooltip, onTile);
     this.tiles = new TileClient(model);
@@ -238,6 +245,7 @@ export class WidgetApp {
     const local: Local = { tintStat: this.toolbar.tintStat, coverage: this.toolbar.coverage, width, detail: this.opened };
     const plan = derive(this.model, this.data, this.prepared, local);
     this.toolbar.sync(plan.toolbar);
+    this.stepSlider.set(this.model.get('steps') ?? [], this.model.get('step'));
     if (plan.needsStats && !this.model.get('stats_requested')) {
       this.model.set('stats_requested', true);
       this.model.save_changes();

@@ -73,6 +73,8 @@ export interface Traits {
   decoder_special_positions: number[];
   head_stats: StatsState | Record<string, never>;
   signed: boolean;
+  /** Training steps with an attention snapshot (AttentionWidget.from_run); empty otherwise. */
+  steps: number[];
   /** Set by the browser when a view needs `head_stats` (the kernel computes them on demand). */
   stats_requested: boolean;
   view: ViewName;
@@ -92,8 +94,8 @@ export interface Traits {
   token_probs?: number[];
   top_tokens?: [string, number][][];
   entropy?: number[];
-  /** Generated tokens revealed (two-way: the generation view's slider and play button set it). */
-  step?: number;
+  /** Two-way step: the training step shown by a from_run widget (one of `steps`), or the generated tokens revealed by a GenerationWidget. */
+  step: number;
 }
 
 /** The anywidget model of AttentionWidget (the standalone page implements the same interface). */

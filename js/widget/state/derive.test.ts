@@ -39,6 +39,7 @@ function traits(over: Partial<Traits> = {}): TraitReader {
     decoder_special_positions: [],
     head_stats: {},
     signed: false,
+    steps: [],
     stats_requested: false,
     view: 'head',
     aggregation: 'raw',
@@ -50,6 +51,7 @@ function traits(over: Partial<Traits> = {}): TraitReader {
     attention_filter: 'all',
     mode: 'auto',
     theme: 'auto',
+    step: 0,
     ...over
   };
   return { get: key => t[key] };

@@ -315,6 +315,7 @@ export const TRAIT_EFFECTS: Record<keyof Traits, 'attention' | 'neuron' | 'stats
   decoder_special_positions: 'prepare',
   head_stats: 'stats',
   signed: 'prepare',
+  steps: 'draw',
   stats_requested: 'none',
   view: 'view',
   aggregation: 'prepare',
