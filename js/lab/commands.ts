@@ -1,8 +1,8 @@
-import type { JupyterFrontEnd, ILayoutRestorer } from '@jupyterlab/application';
+import type { ILayoutRestorer, JupyterFrontEnd } from '@jupyterlab/application';
 import { type ICommandPalette, type IThemeManager, WidgetTracker } from '@jupyterlab/apputils';
 import type { IRunInfo } from './api';
-import type { RunsPanel } from './runsPanel';
 import { HParamsPanel } from './hparamsPanel';
+import type { RunsPanel } from './runsPanel';
 import { ScalarsPanel } from './scalarsPanel';
 
 export const CommandIDs = {
@@ -28,7 +28,10 @@ export function addCommands(
   const plot = async (runs: IRunInfo[]) => {
     let panel = current();
     if (!panel || panel.isDisposed) {
-      panel = new ScalarsPanel(() => sidebar.config.maxPoints, run => sidebar.model.colors.colorOf(run));
+      panel = new ScalarsPanel(
+        () => sidebar.config.maxPoints,
+        run => sidebar.model.colors.colorOf(run)
+      );
       await tracker.add(panel); // names it for the layout restorer before the layout is saved
       app.shell.add(panel, 'main');
       if (!panel.isAttached) app.shell.add(panel, 'down'); // Notebook 7 keeps its one main-area widget
@@ -76,7 +79,11 @@ export function addCommands(
   });
 
   sidebar.model.changed.connect(model => current()?.refreshFrom(model.runs));
-  themes?.themeChanged.connect(() => tracker.forEach(p => p.redraw()));
+  themes?.themeChanged.connect(() =>
+    tracker.forEach(p => {
+      p.redraw();
+    })
+  );
   for (const command of Object.values(CommandIDs)) {
     palette?.addItem({ command, category: 'TensorBoard' });
   }

@@ -19,11 +19,9 @@ export function scalarsCsv(runs: IRunScalars[], weight: number): string {
     for (const [tag, s] of Object.entries(tags)) {
       const smoothed = emaSmooth(s.values, weight);
       s.steps.forEach((step, i) => {
-        rows.push(
-          [run, tag, step, s.wall_times[i], s.values[i], smoothed[i]].map(field).join(',')
-        );
+        rows.push([run, tag, step, s.wall_times[i], s.values[i], smoothed[i]].map(field).join(','));
       });
     }
   }
-  return rows.join('\n') + '\n';
+  return `${rows.join('\n')}\n`;
 }

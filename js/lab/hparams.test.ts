@@ -3,8 +3,16 @@ import type { IRunInfo } from './api';
 import { filterRows, hparamsTable, sortRows } from './hparams';
 
 const run = (name: string, hparams = {}, metrics = {}): IRunInfo => ({
-  name, last_step: 0, updated: 0, size: 1, tags: Object.keys(metrics), live: false, warnings: [],
-  hparams, metrics, scalars_group: null
+  name,
+  last_step: 0,
+  updated: 0,
+  size: 1,
+  tags: Object.keys(metrics),
+  live: false,
+  warnings: [],
+  hparams,
+  metrics,
+  scalars_group: null
 });
 
 const runs = [
@@ -20,11 +28,7 @@ describe('hparamsTable', () => {
     const table = hparamsTable(runs);
     expect(table.hparams).toEqual(['lr', 'opt']);
     expect(table.metrics).toEqual(['hparam/acc']);
-    expect(table.rows.map(r => r.plots)).toEqual([
-      ['exp1', 'exp1/1700000000.1'],
-      ['exp2', 'exp2/1700000000.2'],
-      ['lonely']
-    ]);
+    expect(table.rows.map(r => r.plots)).toEqual([['exp1', 'exp1/1700000000.1'], ['exp2', 'exp2/1700000000.2'], ['lonely']]);
   });
 
   it('sorts numerically either way, blanks last, and filters by regex over names and cells', () => {

@@ -1,15 +1,11 @@
-import {
-  ILayoutRestorer,
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
+import { ILayoutRestorer, type JupyterFrontEnd, type JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette, IThemeManager, showErrorMessage } from '@jupyterlab/apputils';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { addCommands, CommandIDs } from './commands';
 import { RunsModel } from './runsModel';
-import { loadSettings } from './settings';
 import { RunsPanel } from './runsPanel';
 import { savedCopyPlugin } from './savedCopy';
+import { loadSettings } from './settings';
 
 /** The attn-widget JupyterLab plugin: TensorBoard runs sidebar and scalar charts. */
 const plugin: JupyterFrontEndPlugin<void> = {
@@ -28,9 +24,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       console.error(title, error);
       void showErrorMessage(title, error as Error);
     });
-    const sidebar = new RunsPanel(new RunsModel(), settings, () =>
-      void app.commands.execute(CommandIDs.plotRuns)
-    );
+    const sidebar = new RunsPanel(new RunsModel(), settings, () => app.commands.execute(CommandIDs.plotRuns));
     app.shell.add(sidebar, 'left', { rank: 600 });
     restorer?.add(sidebar, sidebar.id);
     addCommands(app, sidebar, palette, restorer, themes);

@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IRunInfo } from './api';
-import {
-  allTags,
-  clickSelection,
-  defaultSparkTag,
-  displayName,
-  filterRuns,
-  formatValue,
-  relativeTime,
-  runMatcher,
-  sharedRange
-} from './runs';
+import { allTags, clickSelection, defaultSparkTag, displayName, filterRuns, formatValue, relativeTime, runMatcher, sharedRange } from './runs';
 
 const run = (name: string, tags: string[] = [], hparams: IRunInfo['hparams'] = {}): IRunInfo => ({
   name,
@@ -84,11 +74,7 @@ describe('relativeTime', () => {
 
 describe('allTags', () => {
   it('is the sorted union', () => {
-    expect(allTags([run('a', ['loss', 'acc']), run('b', ['loss', 'lr'])])).toEqual([
-      'acc',
-      'loss',
-      'lr'
-    ]);
+    expect(allTags([run('a', ['loss', 'acc']), run('b', ['loss', 'lr'])])).toEqual(['acc', 'loss', 'lr']);
   });
 });
 
@@ -126,7 +112,12 @@ describe('defaultSparkTag', () => {
 
 describe('sharedRange and formatValue', () => {
   it('spans the finite values of every series', () => {
-    expect(sharedRange([[1, NaN, 3], [Infinity, -2]])).toEqual([-2, 3]);
+    expect(
+      sharedRange([
+        [1, NaN, 3],
+        [Infinity, -2]
+      ])
+    ).toEqual([-2, 3]);
     expect(sharedRange([[NaN]])).toBeNull();
   });
 

@@ -4,17 +4,8 @@ import type { Message } from '@lumino/messaging';
 import { Panel, Widget } from '@lumino/widgets';
 import { fetchScalars, type IRunInfo } from './api';
 import { runsIcon } from './icons';
-import {
-  allTags,
-  clickSelection,
-  defaultSparkTag,
-  displayName,
-  filterRuns,
-  formatValue,
-  relativeTime,
-  runMatcher,
-  sharedRange
-} from './runs';
+import { followActive, listKeyAction, scrollToRow } from './listNavigation';
+import { allTags, clickSelection, defaultSparkTag, displayName, filterRuns, formatValue, relativeTime, runMatcher, sharedRange } from './runs';
 import type { RunsModel } from './runsModel';
 import { sparkline } from './sparkline';
 import { visibleRange } from './virtualList';
@@ -32,11 +23,7 @@ export interface IConfig {
   maxPoints: number;
 }
 
-function el<K extends keyof HTMLElementTagNameMap>(
-  tag: K,
-  className: string,
-  parent?: HTMLElement
-): HTMLElementTagNameMap[K] {
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, parent?: HTMLElement): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag);
   node.className = className;
   parent?.appendChild(node);
@@ -53,13 +40,20 @@ interface ISpark {
  * list (only the rows in view exist in the DOM) of runs with live/stale mark, colour, last step,
  * update time, warnings and a sparkline with its last value. Sparklines are fetched only for rows
  * in view; runs sharing the tag share one y scale. The model polls only while this is shown.
- * Clicking runs (ctrl/cmd toggles, shift extends) selects them and calls `onPlot`.
+ * Clicking runs (ctrl/cmd toggles, shift extends) selects them and calls `onPlot`. From the
+ * keyboard the list is one tab stop, a multi-select listbox whose active row is named by
+ * `aria-activedescendant` (so focus survives the rows being re-created as the list scrolls):
+ * arrows, Home/End, PageUp/PageDown move, Space toggles the selection, Enter plots; focus stays in
+ * the list while the charts panel comes forward.
  */
 export class RunsPanel extends SidePanel {
   config: IConfig = { logdir: '', refreshInterval: 10, sparklineTag: '', maxPoints: 1000 };
   selected = new Set<string>();
   private visible: IRunInfo[] = [];
   private anchor = -1;
+  /** Index in `visible` of the row the keyboard acts on (-1: none yet), and its run's name. */
+  private active = -1;
+  private activeName: string | null = null;
   private tag = '';
   private readonly sparks = new Map<string, ISpark>();
   private readonly inFlight = new Set<string>();
@@ -74,7 +68,7 @@ export class RunsPanel extends SidePanel {
   constructor(
     readonly model: RunsModel,
     private readonly settings: ISettingRegistry.ISettings | null,
-    private readonly onPlot: () => void
+    private readonly onPlot: () => Promise<unknown>
   ) {
     super({ content: new Panel() });
     this.id = 'attn-widget-runs';
@@ -101,9 +95,11 @@ export class RunsPanel extends SidePanel {
     const controls = el('div', 'jp-AttnRuns-controls', body.node);
     this.filter = el('input', 'jp-mod-styled jp-AttnRuns-filter', controls);
     Object.assign(this.filter, { type: 'search', placeholder: 'Filter runs (regex)' });
+    this.filter.setAttribute('aria-label', 'Filter runs by regular expression');
     this.filter.addEventListener('input', () => this.render());
     this.tagSelect = el('select', 'jp-mod-styled jp-AttnRuns-tag', controls);
     this.tagSelect.title = 'Tag shown in the sparklines';
+    this.tagSelect.setAttribute('aria-label', 'Sparkline tag');
     this.tagSelect.addEventListener('change', () => {
       void this.settings?.set('sparklineTag', this.tagSelect.value);
       this.configure({ ...this.config, sparklineTag: this.tagSelect.value });
@@ -113,6 +109,21 @@ export class RunsPanel extends SidePanel {
     this.list = el('ul', 'jp-AttnRuns-list', this.scroller);
     this.list.setAttribute('role', 'listbox');
     this.list.setAttribute('aria-multiselectable', 'true');
+    this.list.setAttribute('aria-label', 'TensorBoard runs');
+    this.list.tabIndex = 0;
+    this.list.addEventListener('keydown', e => this.onKey(e));
+    this.list.addEventListener('focus', () => {
+      if (this.active < 0 && this.visible.length) {
+        // marked in place, not re-rendered: a mouse press focuses the list before its click, and
+        // re-created rows would swallow that click
+        this.active = Math.max(
+          0,
+          this.visible.findIndex(r => this.selected.has(r.name))
+        );
+        this.activeName = this.visible[this.active].name;
+        this.markActive();
+      }
+    });
     this.scroller.addEventListener('scroll', () => this.renderRows());
     new ResizeObserver(() => this.renderRows()).observe(this.scroller);
     this.footer = el('div', 'jp-AttnRuns-footer', body.node);
@@ -170,6 +181,12 @@ export class RunsPanel extends SidePanel {
     this.filter.classList.toggle('jp-mod-invalid', !matcher.valid);
     this.filter.title = matcher.valid ? 'Regular expression, case-insensitive' : 'Not a valid regular expression: matched as text';
     this.visible = filterRuns(runs, this.filter.value, root);
+    this.active = followActive(
+      this.visible.map(r => r.name),
+      this.activeName,
+      this.active
+    );
+    this.activeName = this.visible[this.active]?.name ?? null;
     this.message.textContent =
       error ||
       (!this.model.loaded
@@ -188,19 +205,76 @@ export class RunsPanel extends SidePanel {
 
   /** Only the rows in view (plus a few) are in the DOM; then fetch their missing sparklines. */
   private renderRows(): void {
-    const [first, end] = visibleRange(
-      this.scroller.scrollTop,
-      this.scroller.clientHeight || 600,
-      ROW_HEIGHT,
-      this.visible.length,
-      OVERSCAN
-    );
+    const [first, end] = visibleRange(this.scroller.scrollTop, this.scroller.clientHeight || 600, ROW_HEIGHT, this.visible.length, OVERSCAN);
     const rows = this.visible.slice(first, end);
     const range = this.sparkRange();
     const now = Date.now();
     this.list.replaceChildren(...rows.map((run, i) => this.row(run, first + i, range, now)));
+    this.markActive();
     window.clearTimeout(this.sparkTimer);
     this.sparkTimer = window.setTimeout(() => this.loadSparklines(rows), 80); // let scrolling settle
+  }
+
+  private rowId(index: number): string {
+    return `${this.id}-run-${index}`;
+  }
+
+  /** Mark the active row and name it to assistive technology, if it is in the DOM. */
+  private markActive(): void {
+    const id = this.rowId(this.active);
+    let shown = false;
+    for (const row of this.list.children) {
+      row.classList.toggle('jp-mod-active', row.id === id);
+      shown ||= row.id === id;
+    }
+    if (shown) {
+      this.list.setAttribute('aria-activedescendant', id);
+    } else {
+      this.list.removeAttribute('aria-activedescendant'); // the active row is scrolled out of the DOM
+    }
+  }
+
+  /** Make row `index` the active one and scroll it into view. */
+  private setActive(index: number): void {
+    this.active = index;
+    this.activeName = this.visible[index]?.name ?? null;
+    const { scrollTop, clientHeight } = this.scroller;
+    this.scroller.scrollTop = scrollToRow(scrollTop, clientHeight, ROW_HEIGHT, index);
+    this.renderRows();
+  }
+
+  private onKey(e: KeyboardEvent): void {
+    const page = Math.floor(this.scroller.clientHeight / ROW_HEIGHT);
+    const action = listKeyAction(e.key, this.active, this.visible.length, page);
+    if (!action || e.altKey || e.ctrlKey || e.metaKey) {
+      return;
+    }
+    e.preventDefault(); // no page scrolling on Space/arrows
+    if (action.kind === 'move') {
+      this.setActive(action.index);
+      return;
+    }
+    const names = this.visible.map(r => r.name);
+    if (action.kind === 'toggle') {
+      this.selected = clickSelection(names, this.selected, this.active, this.anchor, { toggle: true, range: e.shiftKey });
+      this.anchor = this.active;
+      this.renderRows();
+      return;
+    }
+    if (!this.selected.size) {
+      this.selected = new Set([names[this.active]]);
+      this.renderRows();
+    }
+    void this.plot();
+  }
+
+  /** Plot the selection; the charts panel comes forward but focus returns to the list if it was there. */
+  private async plot(): Promise<void> {
+    const hadFocus = this.list.contains(document.activeElement);
+    await this.onPlot();
+    if (hadFocus) {
+      this.list.focus();
+    }
   }
 
   private sparkKey(run: IRunInfo): string {
@@ -225,9 +299,7 @@ export class RunsPanel extends SidePanel {
     if (!this.isVisible) {
       return;
     }
-    const todo = rows.filter(
-      r => r.tags.includes(this.tag) && this.sparks.get(r.name)?.key !== this.sparkKey(r) && !this.inFlight.has(r.name)
-    );
+    const todo = rows.filter(r => r.tags.includes(this.tag) && this.sparks.get(r.name)?.key !== this.sparkKey(r) && !this.inFlight.has(r.name));
     const next = (): void => {
       const run = todo.shift();
       if (!run) {
@@ -256,7 +328,7 @@ export class RunsPanel extends SidePanel {
     const li = el('li', 'jp-AttnRuns-run');
     li.style.top = `${index * ROW_HEIGHT}px`;
     li.dataset.run = run.name;
-    li.tabIndex = 0;
+    li.id = this.rowId(index);
     li.setAttribute('role', 'option');
     li.setAttribute('aria-selected', String(this.selected.has(run.name)));
     li.classList.toggle('jp-mod-selected', this.selected.has(run.name));
@@ -290,21 +362,19 @@ export class RunsPanel extends SidePanel {
       last.title = `last ${this.tag}`;
     }
 
-    const pick = (e: MouseEvent | KeyboardEvent) => {
+    li.addEventListener('click', e => {
       const names = this.visible.map(r => r.name);
       const toggle = e.ctrlKey || e.metaKey;
       this.selected = clickSelection(names, this.selected, index, this.anchor, { toggle, range: e.shiftKey });
       if (!e.shiftKey) {
         this.anchor = index;
       }
-      this.renderRows();
-      this.list.querySelector<HTMLElement>(`[data-run="${CSS.escape(run.name)}"]`)?.focus();
+      this.list.focus(); // the list, not the row, holds focus (the row may be re-created)
+      this.setActive(index);
       if (this.selected.size) {
-        this.onPlot();
+        void this.plot();
       }
-    };
-    li.addEventListener('click', pick);
-    li.addEventListener('keydown', e => e.key === 'Enter' && pick(e));
+    });
     return li;
   }
 

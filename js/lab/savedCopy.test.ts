@@ -9,7 +9,12 @@ const saved = (html: string) => JSON.parse(/class="aw-state">([^<]*)</.exec(html
 
 describe('withCurrentState', () => {
   it('takes the live JSON traits and keeps the saved buffers', () => {
-    const live: Record<string, unknown> = { layer: 2, heads: [1], tokens: ['<b>', 'x'], attention_data: { self: { layers: [new DataView(new ArrayBuffer(4))] } } };
+    const live: Record<string, unknown> = {
+      layer: 2,
+      heads: [1],
+      tokens: ['<b>', 'x'],
+      attention_data: { self: { layers: [new DataView(new ArrayBuffer(4))] } }
+    };
     const html = withCurrentState(block(state), k => live[k]);
     expect(saved(html)).toEqual({ ...state, layer: 2, heads: [1] });
     expect(html.endsWith('</div><script>x</script>')).toBe(true);

@@ -212,8 +212,7 @@ function watchNotebook(panel: INotebookPanelLike): void {
   const current = rendermime.getFactory(WIDGET_VIEW);
   if (current) rendermime.addFactory(outputs.wrap(current, false), rendermime.getRank(WIDGET_VIEW));
   const addFactory = rendermime.addFactory.bind(rendermime);
-  rendermime.addFactory = (factory, rank) =>
-    addFactory(factory.mimeTypes.includes(WIDGET_VIEW) ? outputs.wrap(factory, true) : factory, rank);
+  rendermime.addFactory = (factory, rank) => addFactory(factory.mimeTypes.includes(WIDGET_VIEW) ? outputs.wrap(factory, true) : factory, rank);
   panel.context.saveState.connect((_, state) => {
     if (state === 'started') outputs.storeLiveState(); // synchronous: before the model is serialised
   });

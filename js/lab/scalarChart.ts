@@ -62,9 +62,7 @@ export class ScalarChart {
       const badge = this.node.appendChild(document.createElement('div'));
       badge.className = 'jp-AttnScalars-nonfinite';
       badge.textContent = counts.map(([kind, n]) => `${kind} ×${n}`).join(' · ');
-      badge.title = runs
-        .map((r, i) => `${r.run}: NaN ${odd[i].nan}, +inf ${odd[i].posInf}, −inf ${odd[i].negInf}`)
-        .join('\n');
+      badge.title = runs.map((r, i) => `${r.run}: NaN ${odd[i].nan}, +inf ${odd[i].posInf}, −inf ${odd[i].negInf}`).join('\n');
     }
     const robust = options.ignoreOutliers ? robustRange(runs.map(r => r.series.values)) : null;
     const fg = cssVar('--jp-ui-font-color2');
@@ -96,13 +94,7 @@ export class ScalarChart {
   private data(weight: number): uPlot.AlignedData {
     const log = this.options.logY;
     const gaps = (v: number) => (Number.isFinite(v) && (!log || v > 0) ? v : null);
-    return uPlot.join(
-      this.runs.map(({ series: s }) => [
-        xValues(s, this.options.axis),
-        Array.from(emaSmooth(s.values, weight), gaps),
-        s.values.map(gaps)
-      ])
-    );
+    return uPlot.join(this.runs.map(({ series: s }) => [xValues(s, this.options.axis), Array.from(emaSmooth(s.values, weight), gaps), s.values.map(gaps)]));
   }
 
   /** Redraw with another smoothing weight, keeping the current zoom. */

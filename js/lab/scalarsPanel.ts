@@ -2,10 +2,10 @@ import { MainAreaWidget } from '@jupyterlab/apputils';
 import { downloadIcon, refreshIcon, ToolbarButton } from '@jupyterlab/ui-components';
 import { Widget } from '@lumino/widgets';
 import { fetchScalars, type IRunInfo } from './api';
-import { type IRunScalars, scalarsCsv } from './csv';
-import { runsIcon } from './icons';
 import { ChartOptionsBar } from './chartOptions';
 import { groupTags } from './charts';
+import { type IRunScalars, scalarsCsv } from './csv';
+import { runsIcon } from './icons';
 import { ScalarChart } from './scalarChart';
 import { SmoothingSlider } from './smoothingSlider';
 
@@ -19,7 +19,9 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
   private data: IRunScalars[] = [];
   private charts: ScalarChart[] = [];
   private loads = 0;
-  private readonly slider = new SmoothingSlider(0.6, w => this.charts.forEach(c => c.setSmoothing(w)));
+  private readonly slider = new SmoothingSlider(0.6, w => {
+    for (const c of this.charts) c.setSmoothing(w);
+  });
   private readonly chartOptions = new ChartOptionsBar(() => this.redraw());
   private readonly collapsed = new Set<string>();
   private readonly message: HTMLElement;
@@ -42,10 +44,7 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
     this.resizer.observe(this.grid);
     this.toolbar.addItem('smoothing', this.slider);
     this.toolbar.addItem('options', this.chartOptions);
-    this.toolbar.addItem(
-      'refresh',
-      new ToolbarButton({ icon: refreshIcon, tooltip: 'Reload scalars', onClick: () => this.load() })
-    );
+    this.toolbar.addItem('refresh', new ToolbarButton({ icon: refreshIcon, tooltip: 'Reload scalars', onClick: () => this.load() }));
     this.toolbar.addItem(
       'csv',
       new ToolbarButton({
@@ -80,7 +79,7 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
 
   /** Redraw every chart (after an option change, or a theme change: colours come from CSS). */
   redraw(): void {
-    this.charts.forEach(c => c.dispose());
+    for (const c of this.charts) c.dispose();
     this.grid.replaceChildren();
     this.charts = [];
     const tags = [...new Set(this.data.flatMap(d => Object.keys(d.tags)))];
@@ -102,9 +101,7 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
       const body = details.appendChild(document.createElement('div'));
       body.className = 'jp-AttnScalars-groupCharts';
       for (const tag of groupTagNames) {
-        const runs = this.data.flatMap(d =>
-          d.tags[tag]?.steps.length ? [{ run: d.run, color: this.colorOf(d.run), series: d.tags[tag] }] : []
-        );
+        const runs = this.data.flatMap(d => (d.tags[tag]?.steps.length ? [{ run: d.run, color: this.colorOf(d.run), series: d.tags[tag] }] : []));
         const chart = new ScalarChart(tag, runs, this.slider.value, this.id, options);
         body.appendChild(chart.node);
         this.charts.push(chart);
@@ -116,17 +113,13 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
   private async load(): Promise<void> {
     const load = ++this.loads;
     this.message.textContent = 'Loading…';
-    const results = await Promise.allSettled(
-      this.infos.map(r => fetchScalars(r.name, r.tags, this.maxPoints()))
-    );
+    const results = await Promise.allSettled(this.infos.map(r => fetchScalars(r.name, r.tags, this.maxPoints())));
     if (load !== this.loads) {
       return; // a newer load superseded this one
     }
     this.data = results.flatMap(r => (r.status === 'fulfilled' ? [r.value] : []));
     const problems = results.flatMap((r, i) =>
-      r.status === 'rejected'
-        ? [`${this.infos[i].name}: ${r.reason.message}`]
-        : r.value.warnings.map(w => `${r.value.run}: ${w}`)
+      r.status === 'rejected' ? [`${this.infos[i].name}: ${r.reason.message}`] : r.value.warnings.map(w => `${r.value.run}: ${w}`)
     );
     this.redraw();
     if (this.charts.length === 0) {
@@ -136,13 +129,11 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
   }
 
   private fitCharts(): void {
-    this.charts.forEach(c => c.setWidth(c.node.clientWidth));
+    for (const c of this.charts) c.setWidth(c.node.clientWidth);
   }
 
   private downloadCsv(): void {
-    const url = URL.createObjectURL(
-      new Blob([scalarsCsv(this.data, this.slider.value)], { type: 'text/csv' })
-    );
+    const url = URL.createObjectURL(new Blob([scalarsCsv(this.data, this.slider.value)], { type: 'text/csv' }));
     const a = document.createElement('a');
     a.href = url;
     a.download = 'scalars.csv';
@@ -152,7 +143,7 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
 
   dispose(): void {
     this.resizer.disconnect();
-    this.charts.forEach(c => c.dispose());
+    for (const c of this.charts) c.dispose();
     super.dispose();
   }
 }

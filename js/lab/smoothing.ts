@@ -16,7 +16,7 @@ export function emaSmooth(values: ArrayLike<number | null>, weight: number): Flo
     if (Number.isFinite(out[i])) {
       last = last * weight + (1 - weight) * out[i];
       count++;
-      out[i] = last / (1 - Math.pow(weight, count));
+      out[i] = last / (1 - weight ** count);
     }
   }
   return out;

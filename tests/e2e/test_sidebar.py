@@ -2,9 +2,12 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from lab import open_lab
+
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 
 # Colourful (non-grey) pixels of a chart canvas and a fingerprint of its image: axes and grid are
 # grey, run lines are theme colours.
@@ -51,6 +54,23 @@ def open_sidebar(page, lab):
     page.locator(".lm-CommandPalette-input").fill("Open TensorBoard Runs")
     page.keyboard.press("Enter")
     page.locator("#attn-widget-runs").wait_for(state="visible")
+
+
+def runs_list(page):
+    return page.locator("#attn-widget-runs .jp-AttnRuns-list")
+
+
+def active_run(page) -> str | None:
+    """The run of the list's active row (``aria-activedescendant``), or None."""
+    return page.evaluate(
+        """() => { const id = document.querySelector('#attn-widget-runs .jp-AttnRuns-list')
+                     .getAttribute('aria-activedescendant');
+                   return id ? document.getElementById(id).dataset.run : null; }"""
+    )
+
+
+def list_has_focus(page) -> bool:
+    return page.evaluate("() => document.activeElement?.matches('#attn-widget-runs .jp-AttnRuns-list') ?? false")
 
 
 def runs(page):
@@ -165,6 +185,19 @@ def test_shared_scale_warnings_and_a_virtualised_list(lab, page):
     page.locator("#attn-widget-runs .jp-AttnRuns-scroller").evaluate("s => s.scrollTop = s.scrollHeight")
     runs(page).filter(has_text="exp9/run1999").wait_for()
     assert runs(page).count() < 60
+
+    # the keyboard in the virtualised list: the active row is scrolled into view, focus survives
+    # the rows being re-created
+    runs_list(page).focus()
+    page.keyboard.press("Home")
+    assert active_run(page) == "tb_many/a_broken" and list_has_focus(page)
+    assert page.locator("#attn-widget-runs .jp-AttnRuns-scroller").evaluate("s => s.scrollTop") == 0
+    page.keyboard.press("End")
+    assert active_run(page) == "tb_many/exp9/run1999" and list_has_focus(page)
+    page.keyboard.press("PageUp")
+    page.keyboard.press("ArrowUp")
+    active = page.locator("#attn-widget-runs .jp-AttnRuns-run.jp-mod-active")  # one active row, in view
+    assert active.count() == 1 and active.is_visible() and list_has_focus(page)
 
 
 def test_clicking_runs_draws_charts_and_smoothing_redraws(lab, page, logdir):
@@ -319,3 +352,129 @@ def test_chart_groups_options_add_scalars_nonfinite_and_hparams(lab, page):
     )
     tab = page.locator(".lm-TabBar-tab", has_text="Scalars:").inner_text()
     assert "tb_charts/exp2, tb_charts/exp2/hp" in tab
+
+
+def test_runs_list_from_the_keyboard_only(lab, page, logdir):
+    """Tab into the list, arrows move, Space selects, Enter plots: the charts come forward and
+    focus stays in the list, so the arrows go on working."""
+    write_run(logdir / "keys", steps=5)  # a third run whatever ran before
+    configure(lab, logdir="tb")
+    open_sidebar(page, lab)
+    runs(page).first.wait_for()
+    page.locator("#attn-widget-runs .jp-AttnRuns-filter").focus()
+    page.keyboard.press("Tab")  # the sparkline tag
+    page.keyboard.press("Tab")
+    assert list_has_focus(page)
+    listbox = runs_list(page)
+    assert listbox.get_attribute("role") == "listbox" and listbox.get_attribute("aria-multiselectable") == "true"
+    order = runs(page).evaluate_all("rs => rs.map(r => r.dataset.run)")
+    assert active_run(page) == order[0]  # focusing the list makes its first row active
+
+    page.keyboard.press("ArrowDown")
+    assert active_run(page) == order[1]
+    page.keyboard.press("Space")
+    row = page.locator(f'#attn-widget-runs [data-run="{order[1]}"]')
+    assert row.get_attribute("role") == "option" and row.get_attribute("aria-selected") == "true"
+    assert runs(page).evaluate_all("rs => rs.filter(r => r.ariaSelected === 'true').length") == 1
+
+    page.keyboard.press("Enter")
+    page.locator(".jp-AttnScalars-chart canvas").first.wait_for()
+    tab = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
+    assert order[1].removeprefix("tb/") in tab.inner_text()
+    page.wait_for_function(
+        "() => document.activeElement?.matches('#attn-widget-runs .jp-AttnRuns-list')", timeout=5_000
+    )
+    page.keyboard.press("ArrowDown")
+    assert active_run(page) == order[2] and list_has_focus(page)
+    page.keyboard.press("Space")  # a second run joins the selection
+    assert runs(page).evaluate_all("rs => rs.filter(r => r.ariaSelected === 'true').length") == 2
+    page.keyboard.press("End")
+    assert active_run(page) == order[-1]
+    page.keyboard.press("Home")
+    assert active_run(page) == order[0] and list_has_focus(page)
+
+
+TEXT_FITS = """(el) => {
+  // width of the text a control shows (placeholder or chosen option) against its content box
+  const style = getComputedStyle(el);
+  const text = el.tagName === 'SELECT' ? el.selectedOptions[0].text : el.placeholder;
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const padding = parseFloat(style.paddingLeft) + parseFloat(style.paddingRight);
+  const arrow = el.tagName === 'SELECT' ? 16 : 0;
+  return { text, need: ctx.measureText(text).width, room: el.clientWidth - padding - arrow };
+}"""
+
+
+@pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])
+def test_sidebar_axe_and_controls_at_default_width(lab, page, logdir, theme):
+    """axe-core finds no serious or critical violation in the sidebar (a run selected, one active),
+    and the filter placeholder and sparkline tag fit the sidebar's default width."""
+    themes = "lab/api/settings/@jupyterlab/apputils-extension:themes"
+    lab.api("PUT", themes, json={"raw": json.dumps({"theme": theme})})
+    try:
+        configure(lab, logdir="tb", sparklineTag="train/loss")
+        open_sidebar(page, lab)
+        light = "false" if "Dark" in theme else "true"
+        page.wait_for_function("(l) => document.body.dataset.jpThemeLight === l", arg=light)
+        runs(page).first.wait_for()
+        runs_list(page).focus()
+        page.keyboard.press("Space")  # select the first run, then make the next one active
+        page.keyboard.press("ArrowDown")
+        runs(page).first.locator(".jp-AttnRuns-sparkline").wait_for()
+        for control in ("filter", "tag"):
+            fit = page.locator(f"#attn-widget-runs .jp-AttnRuns-{control}").evaluate(TEXT_FITS)
+            assert fit["need"] <= fit["room"], (control, fit)
+
+        page.add_script_tag(path=str(AXE))
+        # JupyterLab's own ToolbarButton (<jp-button aria-pressed="false">, as in every Lab
+        # toolbar) fails aria-allowed-attr; it is checked apart from what this extension draws.
+        result = page.evaluate(
+            """async () => {
+              const panel = '#attn-widget-runs', labButton = '.jp-ToolbarButtonComponent';
+              const run = async context => (await axe.run(context, { resultTypes: ['violations'] })).violations
+                .map(v => ({ id: v.id, impact: v.impact, nodes: v.nodes.length,
+                             where: v.nodes.slice(0, 2).map(n => n.html.slice(0, 160)) }));
+              return { ours: await run({ include: [panel], exclude: [[`${panel} ${labButton}`]] }),
+                       lab: await run({ include: [`${panel} ${labButton}`] }) };
+            }"""
+        )
+        for part, violations in result.items():
+            counts = {
+                impact: sum(v["nodes"] for v in violations if v["impact"] == impact)
+                for impact in ("minor", "moderate", "serious", "critical")
+            }
+            print(f"axe-core violations in the sidebar, {part} ({theme}; nodes) by impact:", counts, violations)
+        assert not [v for v in result["ours"] if v["impact"] in ("serious", "critical")], result["ours"]
+        # axe's color-contrast rule skips the rows and its colour helpers give up on them (axe
+        # finds Lab's side panel content "not visible on screen"), so the WCAG 2 contrast of the
+        # rows' text, selected ones included, is computed here from the computed colours.
+        contrast = page.evaluate(
+            """() => {
+              const rgba = c => { const [r, g, b, a = 1] = c.match(/[\\d.]+/g).map(Number); return { r, g, b, a }; };
+              const over = (f, b) => ({ r: f.r * f.a + b.r * (1 - f.a), g: f.g * f.a + b.g * (1 - f.a),
+                                        b: f.b * f.a + b.b * (1 - f.a), a: 1 });
+              const background = el => {
+                for (let n = el; n; n = n.parentElement) {
+                  const c = rgba(getComputedStyle(n).backgroundColor);
+                  if (c.a > 0) return c.a === 1 ? c : over(c, background(n.parentElement));
+                }
+                return { r: 255, g: 255, b: 255, a: 1 };
+              };
+              const lum = c => { const f = v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+                                 return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+              const texts = document.querySelectorAll(
+                '#attn-widget-runs .jp-AttnRuns-run :is(.jp-AttnRuns-name, .jp-AttnRuns-meta, .jp-AttnRuns-last)');
+              return [...texts].map(el => {
+                const bg = background(el), fg = over(rgba(getComputedStyle(el).color), bg);
+                const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
+                return { text: el.textContent, selected: el.closest('.jp-mod-selected') !== null,
+                         ratio: Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100 };
+              });
+            }"""
+        )
+        print(f"text contrast in the runs list ({theme}):", contrast)
+        assert any(c["selected"] for c in contrast) and any(not c["selected"] for c in contrast)
+        assert all(c["ratio"] >= 4.5 for c in contrast), contrast  # WCAG AA, normal-size text
+    finally:
+        lab.api("PUT", themes, json={"raw": json.dumps({"theme": "JupyterLab Light"})})
