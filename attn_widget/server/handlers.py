@@ -68,7 +68,8 @@ class TensorBoardRuns(Configurable):
     )
     storage_options = Dict(
         config=True,
-        help="fsspec options per protocol, e.g. {'s3': {'endpoint_url': 'http://...'}}. Credentials "
+        help="fsspec options per root name or protocol (the name wins), e.g. {'s3': {'endpoint_url': "
+        "'http://...'}}. Credentials "
         "are better left to the backend's usual sources (environment, profiles); these values are "
         "never sent to the browser and are masked in warnings.",
     )
@@ -159,7 +160,7 @@ class _Root:
         self.storage_options: dict | None = None
         if _remote.is_url(location):
             protocol = location.partition("://")[0]
-            self.storage_options = dict(storage_options.get(protocol) or {})
+            self.storage_options = dict(storage_options.get(name) or storage_options.get(protocol) or {})
             remote = _remote.RemoteLogdir(location, self.storage_options)
             if remote.is_local:
                 location = remote.path

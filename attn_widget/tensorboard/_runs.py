@@ -187,7 +187,10 @@ def _run_readers(entries: list[os.DirEntry], cache: ReaderCache) -> tuple[list[E
     readers, warnings, read = [], [], []
     for entry in entries:
         try:
-            reader = cache.updated(entry.path, entry.stat(), getattr(entry, "fs", None))
+            if isinstance(entry, _remote.RemoteEntry):
+                reader = cache.updated(entry.path, entry.stat(), fs=entry.fs)
+            else:
+                reader = cache.updated(entry.path, entry.stat())
         except OSError as exc:
             warnings.append(f"{entry.name}: cannot read ({exc.strerror or exc})")
             read.append(False)
