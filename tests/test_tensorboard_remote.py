@@ -193,8 +193,10 @@ def jp_server_config(s3, jp_root_dir, silent_port):
             },
             "storage_options": {
                 "s3": {"endpoint_url": endpoint},
-                "stuck": {"endpoint_url": f"http://127.0.0.1:{silent_port}",
-                          "config_kwargs": {"read_timeout": 3, "connect_timeout": 1, "retries": {"max_attempts": 1}}},
+                "stuck": {
+                    "endpoint_url": f"http://127.0.0.1:{silent_port}",
+                    "config_kwargs": {"read_timeout": 3, "connect_timeout": 1, "retries": {"max_attempts": 1}},
+                },
             },
         },
     }
@@ -261,7 +263,10 @@ async def test_server_named_roots_with_s3_failures_stay_on_their_root(s3, tmp_pa
     assert set(roots) == {"local", "cluster", "gone", "stuck"}
     assert roots["local"]["warnings"] == roots["cluster"]["warnings"] == []
     assert roots["cluster"]["remote"] and not roots["local"]["remote"]
-    assert len(roots["gone"]["warnings"]) == 1 and "not a folder: s3://vanished-bucket/runs" in roots["gone"]["warnings"][0]
+    assert (
+        len(roots["gone"]["warnings"]) == 1
+        and "not a folder: s3://vanished-bucket/runs" in roots["gone"]["warnings"][0]
+    )
     assert roots["stuck"]["warnings"] == ["storage did not answer within 2 s; showing the last listing"]
 
     scalars = await fetch("runs", "cluster/exp2/nested", "scalars")
