@@ -190,6 +190,7 @@ def jp_server_config(s3, jp_root_dir, silent_port):
                 "cluster": f"s3://{BUCKET}/served",
                 "gone": "s3://vanished-bucket/runs",
                 "stuck": "s3://any-bucket/runs",
+                "absent": str(jp_root_dir / "absent"),  # a local folder that is not there
             },
             "storage_options": {
                 "s3": {"endpoint_url": endpoint},
@@ -228,7 +229,9 @@ def server_log(jp_serverapp):
 
 
 @on_server_loop
-async def test_server_named_roots_with_s3_failures_stay_on_their_root(s3, tmp_path_factory, jp_fetch, server_log):
+async def test_server_named_roots_with_s3_failures_stay_on_their_root(
+    s3, tmp_path_factory, jp_fetch, jp_root_dir, server_log
+):
     endpoint, fs, _ = s3
     tmp_path = tmp_path_factory.mktemp("served")  # (pytest-jupyter's root is inside tmp_path)
     write_run(tmp_path / "exp1", 20)
@@ -260,7 +263,8 @@ async def test_server_named_roots_with_s3_failures_stay_on_their_root(s3, tmp_pa
     assert runs["cluster/exp1"]["group"] == "cluster" and runs["local/here"]["group"] == "local"
     assert runs["cluster/exp1"]["tags"] == ["acc", "loss"] and runs["cluster/exp1"]["last_step"] == 19
     roots = {r["name"]: r for r in body["roots"]}
-    assert set(roots) == {"local", "cluster", "gone", "stuck"}
+    assert set(roots) == {"local", "cluster", "gone", "stuck", "absent"}
+    assert roots["absent"]["warnings"] == [f"cannot list this root: not a folder: {jp_root_dir / 'absent'}"]
     assert roots["local"]["warnings"] == roots["cluster"]["warnings"] == []
     assert roots["cluster"]["remote"] and not roots["local"]["remote"]
     assert (

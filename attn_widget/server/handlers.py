@@ -45,7 +45,7 @@ from tornado import web
 from traitlets import Dict, Float, Int, Unicode
 from traitlets.config import Configurable
 
-from ..tensorboard._remote import redact
+from ..tensorboard import _remote
 
 _SETTINGS_KEY = "attn_widget_runs"
 DEFAULT_MAX_POINTS = 1000
@@ -153,8 +153,6 @@ class _Root:
     reading), so a storage that hangs holds nothing else up."""
 
     def __init__(self, name: str, location: str, storage_options: dict):
-        from ..tensorboard import _remote
-
         self.name = name
         self.remote = None
         self.storage_options: dict | None = None
@@ -257,11 +255,11 @@ class _RunsState:
             text = text.replace(secret, "***")
         return text
 
-    async def list_root(self, root: _Root, path: str, prefix: str) -> tuple[list[str], list[str]]:
+    async def list_root(self, root: _Root, path: str, prefix: str, one_of_many: bool) -> tuple[list[str], list[str]]:
         """Run JSON fragments of ``path`` below ``root`` and the root's warnings. A remote root is
         waited on for ``remote_timeout`` at most (then: its last listing and a warning; the listing
         goes on and is kept for the next request); its errors become warnings. A local root's
-        errors raise OSError, as before."""
+        errors raise OSError, as before, unless it is ``one_of_many`` listed together."""
         from ..tensorboard import list_runs
 
         def listing() -> list[str]:
@@ -270,7 +268,12 @@ class _RunsState:
             return [self.run_json(root, prefix, run) for run in runs]
 
         if root.remote is None:
-            return await self.call(listing, executor=self.listing_executor), []
+            try:
+                return await self.call(listing, executor=self.listing_executor), []
+            except OSError as exc:
+                if not one_of_many:
+                    raise
+                return [], [f"cannot list this root: {exc.strerror or exc}"]
         future = root.in_flight.get(path)
         if future is None:
             future = root.in_flight[path] = asyncio.get_running_loop().run_in_executor(root.listing_executor, listing)
@@ -287,7 +290,7 @@ class _RunsState:
             return root.last.get(path, []), [
                 f"storage did not answer within {self.remote_timeout:g} s; showing the last listing"]
         except Exception as exc:  # noqa: BLE001 - any storage failure stays a warning on its root
-            return [], [self.scrub(f"cannot list {redact(path)}: {type(exc).__name__}: {exc}")]
+            return [], [self.scrub(f"cannot list {_remote.redact(path)}: {type(exc).__name__}: {exc}")]
 
     def run_json(self, root: _Root, root_rel: str, run) -> str:
         """JSON object of one listed run (``root_rel``: the listed logdir's name, ``"."`` for the
@@ -359,7 +362,8 @@ class RunsHandler(_RunsHandler):
     async def get(self) -> None:
         state = self.runs_state
         rel = self.get_query_argument("logdir", "").rstrip("/")
-        if state.named and rel in ("", "."):  # every root
+        every_root = state.named and rel in ("", ".")
+        if every_root:
             targets = [(root, root.path) for root in state.roots.values()]
         else:
             targets = [state.resolve(rel, "logdir")]
@@ -373,10 +377,10 @@ class RunsHandler(_RunsHandler):
 
         try:
             answers = await asyncio.gather(*(
-                state.list_root(root, path, root.name_of(path)) for root, path in targets))
+                state.list_root(root, path, root.name_of(path), every_root) for root, path in targets))
         except OSError as exc:
             raise web.HTTPError(404, f"logdir cannot be read: {rel or '.'} ({exc.strerror or exc})") from exc
-        listed = "" if state.named and len(targets) > 1 else targets[0][0].name_of(targets[0][1])
+        listed = "" if every_root else targets[0][0].name_of(targets[0][1])
         roots = [{"name": root.name, "remote": root.remote is not None, "warnings": warnings}
                  for (root, _), (_, warnings) in zip(targets, answers)]
         fragments = [f for runs, _ in answers for f in runs]

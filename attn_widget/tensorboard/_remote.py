@@ -186,17 +186,14 @@ class RemoteLogdir:
             runs.setdefault(run_url, (rel, []))[1].append(RemoteEntry(self.fs, fs_path, info))
         return runs
 
-    def run_entries(self, run_url: str) -> list[RemoteEntry]:
-        """Event files directly in one run folder (one listing call); [] when there are none."""
-        import fsspec
-
-        fs, path = fsspec.core.url_to_fs(run_url) if run_url != self.url else (self.fs, self.path)
-        fs.invalidate_cache(path)
+    def run_entries(self) -> list[RemoteEntry]:
+        """Event files directly in the folder (a run's: one listing call); [] when there are none."""
+        self.fs.invalidate_cache(self.path)
         try:
-            listed = _retried(fs.ls, path, detail=True)
+            listed = _retried(self.fs.ls, self.path, detail=True)
         except (FileNotFoundError, NotADirectoryError):
             return []
-        return sorted((RemoteEntry(fs, info["name"], info) for info in listed
+        return sorted((RemoteEntry(self.fs, info["name"], info) for info in listed
                        if info.get("type") != "directory" and "tfevents" in posixpath.basename(info["name"])),
                       key=lambda e: e.name)
 

@@ -343,7 +343,7 @@ def read_scalars(run_dir: str | os.PathLike, *, cache: ReaderCache | None = None
         run_dir = _remote.RemoteLogdir(run_dir).path  # file:// → its path
     try:
         if remote is not None:
-            entries = remote.run_entries(remote.url)
+            entries = remote.run_entries()
         else:
             entries, _ = _event_files(run_dir, os.path.realpath(root) if root is not None else os.sep)
     except OSError:
