@@ -8,8 +8,8 @@ and ``protobuf`` only (no ``tensorboard`` import); see :mod:`._reader` for the f
 
 from ._downsample import downsample, keep_extremes
 from ._reader import EventFileReader
-from ._series import ScalarSeries
 from ._runs import LIVE_WINDOW_S, ReaderCache, RunInfo, RunScalars, list_runs, read_scalars
+from ._series import ScalarSeries
 
 __all__ = [
     "LIVE_WINDOW_S",

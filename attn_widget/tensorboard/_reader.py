@@ -35,8 +35,8 @@ import numpy as np
 
 from ._crc32c import ROW, crc32c, crc32c_padded, crc32c_rows, mask
 from ._downsample import keep_extremes
-from ._series import ScalarSeries
 from ._proto import hparams_of, messages, tensor_scalar
+from ._series import ScalarSeries
 
 _HEADER = 12  # uint64 length + uint32 masked CRC
 _OVERHEAD = 16  # header + trailing data CRC
