@@ -37,7 +37,9 @@ def test_wheel_alone_reads_torch_event_files(tmp_path):
         w.add_scalars("pair", {"a": 1.0, "b": 2.0}, 0)
         w.add_hparams({"lr": 0.1, "opt": "adam"}, {"hparam/acc": 0.5}, run_name="session")
 
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)], check=True
+    )
     (wheel,) = tmp_path.glob("attn_widget-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

@@ -57,13 +57,20 @@ def originals(tmp_path_factory) -> dict[str, bytes]:
         value = summary_pb2.Summary.Value(tag="tf2/loss", tensor=tensor_util.make_tensor_proto(np.float32(step / 4)))
         if step == 0:
             value.metadata.CopyFrom(meta)
-        writer.add_event(event_pb2.Event(wall_time=1000.0 + step, step=step, summary=summary_pb2.Summary(value=[value])))
+        writer.add_event(
+            event_pb2.Event(wall_time=1000.0 + step, step=step, summary=summary_pb2.Summary(value=[value]))
+        )
     writer.close()
     with SummaryWriter(str(base / "periodic"), max_queue=1000) as w:
         for step in range(1500):
             for tag in ("a", "bb", "ccc"):
                 w.add_scalar(tag, step * 0.5, step)
-    folders = {"mixed": base / "mixed", "hp": base / "hp" / "session", "tf2": base / "tf2", "periodic": base / "periodic"}
+    folders = {
+        "mixed": base / "mixed",
+        "hp": base / "hp" / "session",
+        "tf2": base / "tf2",
+        "periodic": base / "periodic",
+    }
     return {name: _only_event_file(folder).read_bytes() for name, folder in folders.items()}
 
 

@@ -54,7 +54,9 @@ def logdir(tmp_path_factory) -> Path:
         value = summary_pb2.Summary.Value(tag="tf2/loss", tensor=tensor_util.make_tensor_proto(np.float64(step / 3)))
         if step == 0:
             value.metadata.CopyFrom(meta)
-        writer.add_event(event_pb2.Event(wall_time=1000.0 + step, step=step, summary=summary_pb2.Summary(value=[value])))
+        writer.add_event(
+            event_pb2.Event(wall_time=1000.0 + step, step=step, summary=summary_pb2.Summary(value=[value]))
+        )
     writer.close()
     os.symlink(root / "a" / "b", root / "alias")  # a symlinked run folder
     (root / "linked").mkdir()
@@ -106,7 +108,7 @@ def test_runs_tags_values_and_hparams_match_tensorboard(logdir):
     ours = {r.name: r for r in list_runs(logdir, cache=cache)}
 
     assert set(ours) == set(theirs)
-    assert {"." , "a", "a/b", "alias", "linked", "exp/loss_train", "exp/loss_val", "exp/session"} <= set(ours)
+    assert {".", "a", "a/b", "alias", "linked", "exp/loss_train", "exp/loss_val", "exp/session"} <= set(ours)
     for name, run in ours.items():
         assert run.tags == sorted(theirs[name]), name
         assert run.warnings == [], name
