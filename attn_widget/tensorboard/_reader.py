@@ -454,13 +454,19 @@ class EventFileReader:
                 f.seek(self.file_offset)
                 self.bytes_read = 0
                 while block := f.read(_BLOCK):  # bounded blocks keep memory flat on huge files
-                    base = self.file_offset - len(self._pending)
-                    buf = self._pending + block
-                    consumed = self._consume(buf, base)
-                    self._pending = buf[consumed:]
-                    self.file_offset += len(block)
-                    self.bytes_read += len(block)
+                    self.feed(block)
             return self.bytes_read
+
+    def feed(self, block: bytes) -> None:
+        """Decode ``block``, the file's bytes from :attr:`file_offset` on (local reads, and ranged
+        reads of remote files in :mod:`._remote`, both come through here)."""
+        with self.lock:
+            base = self.file_offset - len(self._pending)
+            buf = self._pending + block
+            consumed = self._consume(buf, base)
+            self._pending = buf[consumed:]
+            self.file_offset += len(block)
+            self.bytes_read += len(block)
 
     def _consume(self, buf: bytes, base: int) -> int:
         """Decode all complete records of ``buf`` (which starts at file offset ``base``); returns

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _remote
 from ._reader import DEFAULT_SERIES_POINTS, EventFileReader, ScalarSeries, read_fresh_files
 
 #: A run counts as live when one of its files changed within this many seconds. Longer than torch
@@ -97,15 +98,25 @@ class ReaderCache:
         with self._lock:
             self._points += sum(r.n_points for r in fresh)
 
-    def updated(self, path: str, stat: os.stat_result | None = None) -> EventFileReader:
-        """The reader of ``path`` after reading what was appended since its last update
-        (``stat``, when given, lets an unchanged file be skipped without opening it)."""
-        key = os.path.realpath(path)
+    def reader(self, path: str, fs=None) -> EventFileReader:
+        """The cached reader of ``path`` (created unread when new): a local file keyed by its real
+        path, or with ``fs`` (an fsspec filesystem) an object keyed by its URL."""
+        key = os.path.realpath(path) if fs is None else path
         with self._lock:
             reader = self._readers.get(key)
             if reader is None:
-                reader = self._readers[key] = EventFileReader(key, max_series_points=self.max_series_points)
+                reader = self._readers[key] = (
+                    EventFileReader(key, max_series_points=self.max_series_points) if fs is None
+                    else _remote.RemoteEventFileReader(key, fs, max_series_points=self.max_series_points)
+                )
             self._readers.move_to_end(key)
+        return reader
+
+    def updated(self, path: str, stat: os.stat_result | None = None, fs=None) -> EventFileReader:
+        """The reader of ``path`` after reading what was appended since its last update
+        (``stat``, when given, lets an unchanged file be skipped without opening it; ``fs``: see
+        :meth:`reader`)."""
+        reader = self.reader(path, fs)
         with reader.lock:
             before = reader.n_points
             reader.update(stat)
@@ -176,7 +187,10 @@ def _run_readers(entries: list[os.DirEntry], cache: ReaderCache) -> tuple[list[E
     readers, warnings, read = [], [], []
     for entry in entries:
         try:
-            reader = cache.updated(entry.path, entry.stat())
+            if isinstance(entry, _remote.RemoteEntry):
+                reader = cache.updated(entry.path, entry.stat(), fs=entry.fs)
+            else:
+                reader = cache.updated(entry.path, entry.stat())
         except OSError as exc:
             warnings.append(f"{entry.name}: cannot read ({exc.strerror or exc})")
             read.append(False)
@@ -227,7 +241,8 @@ def _listing(name: str, run_dir: str, entries: list[os.DirEntry], cache: ReaderC
     if cached is not None and cached[0] == signature and cached[1].name == name and not warnings:
         return cached[1]  # the same object: callers can tell an unchanged run by identity
     readers, read_warnings, read = _run_readers([e for e, _ in stats], cache)
-    stats = [(e, st) for (e, st), ok in zip(stats, read) if ok or os.path.exists(e.path)]
+    stats = [(e, st) for (e, st), ok in zip(stats, read)
+             if ok or isinstance(e, _remote.RemoteEntry) or os.path.exists(e.path)]
     if not stats:  # vanished while being read
         return None
     steps = [r.last_step for r in readers if r.last_step is not None]
@@ -262,9 +277,21 @@ def _scalars_group(info: RunInfo, names: set[str]) -> dict | None:
     return {"parent": parent, "tag": info.tags[0], "key": folder[len(prefix):]}
 
 
+def _open_remote(root: str, storage_options: dict | None) -> _remote.RemoteLogdir | None:
+    """The fsspec logdir of a URL ``root`` (None for a plain path, or a ``file://`` one)."""
+    if not _remote.is_url(root):
+        return None
+    remote = _remote.RemoteLogdir(root, storage_options)
+    return None if remote.is_local else remote
+
+
 def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
-              live_window: float = LIVE_WINDOW_S) -> list[RunInfo]:
+              live_window: float = LIVE_WINDOW_S, storage_options: dict | None = None) -> list[RunInfo]:
     """Runs below ``root`` sorted by name (path relative to ``root`` with '/', ``"."`` for ``root``).
+
+    ``root`` is a folder or an fsspec URL (``s3://bucket/prefix``, ``file://…``; ``storage_options``
+    go to its backend): a URL costs one listing per call and ranged reads of new bytes only (see
+    :mod:`._remote`), and raises OSError when the storage cannot be listed.
 
     Reads every event file (only new bytes when ``cache`` already holds its reader; nothing for a
     run whose files are unchanged, whose cached :class:`RunInfo` object is returned again, updated
@@ -273,13 +300,20 @@ def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
     NotADirectoryError for a bad root.
     """
     root = os.fspath(root)
-    if not os.path.isdir(root):
-        raise NotADirectoryError(f"not a folder: {root}")
+    remote = _open_remote(root, storage_options)
+    if remote is None:
+        root = _remote.RemoteLogdir(root).path if _remote.is_url(root) else root  # file:// → its path
+        if not os.path.isdir(root):
+            raise NotADirectoryError(f"not a folder: {root}")
     cache = cache if cache is not None else ReaderCache()
     now = time.time()
     out = []
-    scanned = _scan(root)
-    cache.read_new([e.path for run_dir, (_, entries) in scanned.items() if run_dir not in cache.listings for e in entries])
+    if remote is None:
+        scanned = _scan(root)
+        cache.read_new([e.path for d, (_, entries) in scanned.items() if d not in cache.listings for e in entries])
+    else:
+        scanned = remote.scan()
+        _remote.fetch([(cache.reader(e.path, e.fs), e) for _, entries in scanned.values() for e in entries])
     for run_dir, (name, entries) in scanned.items():
         info = _listing(name, run_dir, entries, cache)
         if info is not None:
@@ -292,18 +326,26 @@ def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
 
 
 def read_scalars(run_dir: str | os.PathLike, *, cache: ReaderCache | None = None,
-                 tags: list[str] | None = None, root: str | os.PathLike | None = None) -> RunScalars:
+                 tags: list[str] | None = None, root: str | os.PathLike | None = None,
+                 storage_options: dict | None = None) -> RunScalars:
     """Scalars of the run in ``run_dir``: ``{tag: ScalarSeries(steps, wall_times, values)}``.
 
     Classic ``simple_value`` and tensor scalars (plugin ``scalars``: torch ``new_style=True``, TF2)
     are read; points of one tag from several files are joined as :func:`_join` says. ``tags``
     limits the result (unknown ones are reported in ``warnings``). With ``root``, symlinked event
-    files resolving outside it are ignored (as in :func:`list_runs`). Raises FileNotFoundError when
-    ``run_dir`` directly holds no event files.
+    files resolving outside it are ignored (as in :func:`list_runs`). ``run_dir`` may be an fsspec
+    URL (see :func:`list_runs`; one listing of the folder, ranged reads of new bytes). Raises
+    FileNotFoundError when ``run_dir`` directly holds no event files.
     """
     run_dir = os.fspath(run_dir)
+    remote = _open_remote(run_dir, storage_options)
+    if remote is None and _remote.is_url(run_dir):
+        run_dir = _remote.RemoteLogdir(run_dir).path  # file:// → its path
     try:
-        entries, _ = _event_files(run_dir, os.path.realpath(root) if root is not None else os.sep)
+        if remote is not None:
+            entries = remote.run_entries()
+        else:
+            entries, _ = _event_files(run_dir, os.path.realpath(root) if root is not None else os.sep)
     except OSError:
         entries = []
     if not entries:

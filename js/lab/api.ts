@@ -18,11 +18,22 @@ export interface IRunInfo {
   metrics: Record<string, number>;
   /** Set for a folder written by torch `add_scalars(tag, {key: ...})` below run `parent`. */
   scalars_group: { parent: string; tag: string; key: string } | null;
+  /** Name of the root it was found in (`TensorBoardRuns.roots`); '' when there is one unnamed root. */
+  group?: string;
+}
+
+/** A served root: its name ('' when unnamed), whether it is object storage, and its problems. */
+export interface IRootInfo {
+  name: string;
+  remote: boolean;
+  /** Storage unreachable, too slow, denied, vanished: that root's runs are missing or stale. */
+  warnings: string[];
 }
 
 export interface IRunsResponse {
   /** The listed folder, relative to the server's runs root ('' for the root itself). */
   root: string;
+  roots?: IRootInfo[];
   runs: IRunInfo[];
 }
 

@@ -1,7 +1,7 @@
 import type { IDisposable } from '@lumino/disposable';
 import { Poll } from '@lumino/polling';
 import { type ISignal, Signal } from '@lumino/signaling';
-import { fetchRuns, type IRunInfo } from './api';
+import { fetchRuns, type IRootInfo, type IRunInfo } from './api';
 import { RunColors } from './colors';
 
 /**
@@ -13,6 +13,8 @@ export class RunsModel implements IDisposable {
   runs: IRunInfo[] = [];
   /** The listed folder, relative to the server's runs root ('' for the root itself). */
   root = '';
+  /** The served roots (named ones are the sidebar's groups) with their warnings. */
+  roots: IRootInfo[] = [];
   error = '';
   readonly colors = new RunColors();
   private _logdir = '';
@@ -85,16 +87,18 @@ export class RunsModel implements IDisposable {
   private async load(fresh: boolean): Promise<void> {
     const logdir = this._logdir;
     try {
-      const { root, runs } = await fetchRuns(logdir, fresh);
+      const { root, roots, runs } = await fetchRuns(logdir, fresh);
       if (logdir !== this._logdir) {
         return;
       }
       this.root = root;
+      this.roots = roots ?? [];
       this.runs = runs;
       this.error = '';
       this.colors.assign(runs.map(r => r.name));
     } catch (e) {
       this.runs = [];
+      this.roots = [];
       this.error = `Cannot read runs${logdir ? ` in “${logdir}”` : ''}: ${(e as Error).message}`;
     }
     this._loaded = true;

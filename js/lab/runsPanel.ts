@@ -171,7 +171,7 @@ export class RunsPanel extends SidePanel {
 
   /** Filter, message, tag choice and footer; then the rows in view. */
   private render(): void {
-    const { runs, error, root } = this.model;
+    const { runs, error, root, roots } = this.model;
     const tags = allTags(runs);
     this.tag = this.sparkTag(runs);
     this.tagSelect.replaceChildren(...tags.map(t => new Option(t, t, false, t === this.tag)));
@@ -197,6 +197,11 @@ export class RunsPanel extends SidePanel {
             ? `No runs match “${this.filter.value}”.`
             : '');
     this.message.classList.toggle('jp-mod-error', !!error);
+    const rootWarnings = error ? [] : roots.flatMap(r => r.warnings.map(w => `⚠ ${r.name || 'runs root'}: ${w}`));
+    if (rootWarnings.length) {
+      this.message.textContent = [...rootWarnings, this.message.textContent].filter(Boolean).join('\n');
+    }
+    this.message.classList.toggle('jp-mod-warn', rootWarnings.length > 0);
     this.list.style.height = `${this.visible.length * ROW_HEIGHT}px`;
     this.footer.textContent = `/${root} · ${this.visible.length} of ${runs.length} runs`;
     this.footer.title = 'Listed folder, relative to the runs root (setting: logdir)';
@@ -340,8 +345,13 @@ export class RunsPanel extends SidePanel {
     const line = el('div', 'jp-AttnRuns-line', text);
     const mark = el('span', `jp-AttnRuns-mark ${run.live ? 'jp-mod-live' : 'jp-mod-stale'}`, line);
     mark.title = run.live ? 'live: still being written' : 'stale: not written recently';
+    if (run.group && !this.model.root) {
+      const group = el('span', 'jp-AttnRuns-group', line);
+      group.textContent = run.group;
+      group.title = `root “${run.group}”`;
+    }
     const name = el('span', 'jp-AttnRuns-name', line);
-    name.textContent = displayName(run.name, this.model.root);
+    name.textContent = displayName(run.name, this.model.root || run.group || '');
     name.title = run.name;
     if (run.warnings.length) {
       const warn = el('span', 'jp-AttnRuns-warning', line);
