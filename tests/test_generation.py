@@ -247,8 +247,8 @@ def test_from_generate_widget_traits(tokenizer):
         match=r"from_generate\(\) got an unexpected keyword argument 'max_new_token'; did you mean 'max_new_tokens'",
     ):
         from_generate(model, tokenizer, PROMPT, max_new_token=2)
-    with pytest.raises(TypeError, match="'steps'; did you mean 'step'"):
-        from_generate(model, tokenizer, PROMPT, steps=2)
+    with pytest.raises(TypeError, match="'stepp'; did you mean 'step'"):
+        from_generate(model, tokenizer, PROMPT, stepp=2)
     rollout = from_generate(model, tokenizer, PROMPT, max_new_tokens=2, aggregations=("rollout",), view="model", step=1)
     assert set(rollout.aggregation_data) == {"rollout"} and rollout.view == "model" and rollout.step == 1
     enc_dec = from_generate(model_for("bart", tokenizer), tokenizer, PROMPT, max_new_tokens=4)
