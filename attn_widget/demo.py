@@ -321,6 +321,33 @@ def open_lab(model_dir: pathlib.Path, out: pathlib.Path, port: int | None) -> in
         return 0
 
 
+#: What the demo imports beyond the core package (the ``demo`` extra), as (module, version needed).
+DEMO_DEPENDENCIES = (("torch", None), ("transformers", None), ("accelerate", "1.1"), ("tokenizers", None),
+                     ("tensorboard", None), ("jupyterlab", None))  # fmt: skip
+
+
+def missing_demo_dependencies() -> None:
+    """Stop with one message naming every missing demo dependency (a raw ImportError from deep inside
+    Trainer says nothing about the extra that provides it)."""
+    from importlib import metadata
+
+    missing = []
+    for name, minimum in DEMO_DEPENDENCIES:
+        try:
+            version = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+            continue
+        if minimum and tuple(int(p) for p in version.split(".")[:2] if p.isdigit()) < tuple(
+            map(int, minimum.split("."))
+        ):
+            missing.append(f"{name}>={minimum} (found {version})")
+    if missing:
+        raise SystemExit(
+            f'the demo needs {", ".join(missing)}: pip install "attn-widget[demo]" (torch==2.13.0 for the CPU wheel)'
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m attn_widget.demo", description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="training steps per run (default %(default)s)")
@@ -333,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, default=None, help="JupyterLab port (default: a free one)")
     args = parser.parse_args(argv)
+    missing_demo_dependencies()
     out = (args.out or default_out()).resolve()
     model_dir = out / "model"
     if args.retrain or not (model_dir / "config.json").exists():

@@ -159,3 +159,16 @@ def test_notebook_claims_hold_for_the_demo_model(demo):
         assert strongest(attention, tokens, layer, head, second(tokens, word)) == "[BOS]", word
 
     assert "click the second `ship`. The key that wins (`owl`)" in text  # the softmax is the attention above
+
+
+def test_missing_demo_dependencies_are_named_with_the_extra(monkeypatch):
+    from attn_widget import demo
+
+    demo.missing_demo_dependencies()  # this environment has the demo extra
+    monkeypatch.setattr(
+        demo, "DEMO_DEPENDENCIES", (("torch", None), ("no_such_dist_xyz", None), ("accelerate", "99.0"))
+    )
+    with pytest.raises(
+        SystemExit, match=r'no_such_dist_xyz, accelerate>=99.0 \(found .*\): pip install "attn-widget\[demo\]"'
+    ):
+        demo.missing_demo_dependencies()

@@ -401,6 +401,19 @@ def test_downsample_keeps_ends_and_extremes():
     assert downsample(series, n) is series
 
 
+def test_downsample_keeps_the_finite_minimum_beside_nan_and_uses_its_budget():
+    # A loss curve with one NaN keeps its best value (a NaN must not take the minimum's place).
+    values = np.linspace(3.0, 1.0, 200)
+    values[123] = 0.5
+    values[50] = np.nan
+    series = ScalarSeries(np.arange(200), np.arange(200.0), values)
+    small = downsample(series, 6)
+    assert 123 in small.steps and small.values.size <= 6
+    # A monotonic series (extremes at its ends) gets the whole budget.
+    rising = ScalarSeries(np.arange(1000), np.arange(1000.0), np.arange(1000.0))
+    assert [downsample(rising, k).values.size for k in (5, 7, 50)] == [5, 7, 50]
+
+
 def test_reader_cache_drops_least_recently_used(torch_logdir, classic_file):
     cache = ReaderCache(max_points=150)
     first = cache.updated(str(classic_file))  # 120 points

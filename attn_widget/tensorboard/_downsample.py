@@ -35,10 +35,10 @@ def _lttb(x: np.ndarray, y: np.ndarray, n_out: int) -> np.ndarray:
 def downsample(series: ScalarSeries, max_points: int) -> ScalarSeries:
     """At most ``max_points`` (>= 4) points of ``series`` for drawing.
 
-    LTTB picks ``max_points - 2`` points (first and last included), then the global minimum and
-    maximum are added, so spikes and the best/worst value always survive. Non-finite values score
-    as 0 when picking and are kept as they are. Series with ``<= max_points`` points are returned
-    unchanged.
+    The global minimum and maximum of the finite values are kept (so spikes and the best/worst value
+    always survive, NaN or not), and LTTB picks the rest of the budget (first and last point
+    included). Non-finite values score as 0 when picking and are kept as they are. Series with
+    ``<= max_points`` points are returned unchanged.
     """
     if max_points < 4:
         raise ValueError(f"max_points must be at least 4, got {max_points}")
@@ -48,8 +48,13 @@ def downsample(series: ScalarSeries, max_points: int) -> ScalarSeries:
     y = series.values
     finite = np.isfinite(y)
     score = y if finite.all() else np.where(finite, y, 0.0)
-    base = _lttb(series.steps.astype(np.float64), score, max_points - 2) if max_points >= 5 else np.array([0, n - 1])
-    keep = np.unique(np.concatenate([base, [int(np.argmin(score)), int(np.argmax(score))]]))
+    extremes: set[int] = set()
+    if finite.any():
+        extremes = {int(np.argmin(np.where(finite, y, np.inf))), int(np.argmax(np.where(finite, y, -np.inf)))}
+    extremes -= {0, n - 1}  # first and last are always kept by LTTB
+    budget = max_points - len(extremes)
+    base = _lttb(series.steps.astype(np.float64), score, budget) if budget >= 3 else np.array([0, n - 1])
+    keep = np.unique(np.concatenate([base, sorted(extremes)])).astype(np.int64)
     return ScalarSeries(series.steps[keep], series.wall_times[keep], series.values[keep])
 
 
