@@ -15,7 +15,7 @@ HEAD_IMAGES = "(nodes) => nodes.map(c => c.toDataURL()).join()"
 
 @pytest.fixture(scope="module")
 def logdir(lab, tmp_path_factory):
-    """``timeline/trained``: loss every 10 steps of 0..200, snapshots at 0, 100, 200 with weights growing
+    """The folder, the model and its tokenizer. ``timeline/trained``: loss every 10 steps of 0..200, snapshots at 0, 100, 200 with weights growing
     between them (as training moves them); ``timeline/plain``: scalars only."""
     root = lab.root / "timeline"
     tokenizer = make_tokenizer(tmp_path_factory.mktemp("vocab"))
@@ -30,7 +30,7 @@ def logdir(lab, tmp_path_factory):
                         p.mul_(1.6)
     with SummaryWriter(str(root / "plain")) as writer:
         writer.add_scalar("train/loss", 1.0, 0)
-    return root
+    return root, model, tokenizer
 
 
 def wait_for_step(page, step: int) -> None:
@@ -41,7 +41,7 @@ def wait_for_step(page, step: int) -> None:
 
 
 def test_timeline_opens_from_the_mark_scrubs_and_picks_steps_on_the_curve(lab, page, logdir):
-    configure(lab, logdir="timeline")
+    configure(lab, logdir="timeline", refreshInterval=1)  # the runs model polls every second
     open_sidebar(page, lab)
     trained = runs(page).filter(has_text="trained")
     trained.wait_for()
@@ -72,3 +72,14 @@ def test_timeline_opens_from_the_mark_scrubs_and_picks_steps_on_the_curve(lab, p
     wait_for_step(page, 100)
     assert panel.locator(".jp-AttnTimeline-scrubber").input_value() == "1"
     assert heads.evaluate("h => [...h.querySelectorAll('canvas')].map(c => c.toDataURL()).join()") not in (at_0, at_200)
+
+    root, model, tokenizer = logdir
+    with SummaryWriter(str(root / "trained")) as writer:  # the run goes on: a new snapshot arrives
+        writer.add_scalar("train/loss", 0.5, 300)
+        log_attention(writer, 300, model, tokenizer, ["the cat sat on the mat"])
+    page.wait_for_function(  # no click: the runs model's poll finds the run changed
+        "() => document.querySelector('#attn-widget-timeline .jp-AttnTimeline-scrubber').max === '3'"
+    )
+    wait_for_step(page, 100)  # the selected step is kept
+    panel.locator(".jp-AttnTimeline-scrubber").fill("3")
+    wait_for_step(page, 300)
