@@ -29,6 +29,7 @@ from tornado import web
 from .handlers import _RunsHandler
 
 _KEPT_RUNS = 4
+_CACHE_KEY = "attn_widget_snapshots"
 
 
 class _SnapshotCache:
@@ -43,8 +44,8 @@ class _SnapshotCache:
         from ..tensorboard.snapshots import read_attention
 
         with os.scandir(run_dir) as entries:
-            signature = tuple(sorted((e.name, e.stat().st_size, e.stat().st_mtime_ns)
-                                     for e in entries if "tfevents" in e.name and e.is_file()))
+            stats = [(e.name, e.stat()) for e in entries if "tfevents" in e.name and e.is_file()]
+        signature = tuple(sorted((name, st.st_size, st.st_mtime_ns) for name, st in stats))
         with self._lock:
             item = self._items.get(run_dir)
             if item is not None and item[0] == signature:
@@ -58,9 +59,6 @@ class _SnapshotCache:
         return snapshots
 
 
-_CACHE = _SnapshotCache(_KEPT_RUNS)
-
-
 class _SnapshotsHandler(_RunsHandler):
     async def _snapshots(self, run: str):
         """The run's name, folder and :class:`~attn_widget.tensorboard.snapshots.AttentionSnapshots`."""
@@ -70,8 +68,9 @@ class _SnapshotsHandler(_RunsHandler):
         root, path = state.resolve("" if run == "." else run.rstrip("/"), "run")
         if root.remote is not None:
             raise web.HTTPError(400, f"attention snapshots are read from local roots only; {run!r} is remote")
+        cache = self.settings.setdefault(_CACHE_KEY, _SnapshotCache(_KEPT_RUNS))  # one per server
         try:
-            return root.name_of(path), await state.call(_CACHE.read, path)
+            return root.name_of(path), await state.call(cache.read, path)
         except AttentionInputError as exc:
             raise web.HTTPError(404, str(exc).replace(root.path, "<root>")) from None
 
