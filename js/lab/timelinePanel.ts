@@ -14,8 +14,9 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, pa
 /**
  * Main-area panel of one run's attention snapshots over training: the loss and one chosen head
  * statistic (`attention/<stat>/L<l>H<h>` scalars) side by side, a step scrubber over the snapshot
- * steps, and the model view of the selected step: one heatmap per head, layers as rows. Clicking a
- * curve selects the snapshot step nearest the click. `refreshFrom` reloads it when the run grows.
+ * steps, and the model view of the selected step: one heatmap per head, layers as rows, the plotted
+ * head outlined. Clicking a curve selects the snapshot step nearest the click; clicking a head plots
+ * its statistic. `refreshFrom` reloads it when the run grows.
  */
 export class TimelinePanel extends MainAreaWidget<Widget> {
   private info: IRunInfo | null = null;
@@ -52,7 +53,10 @@ export class TimelinePanel extends MainAreaWidget<Widget> {
     this.statSelect.addEventListener('change', () => this.fillHeads());
     this.headSelect = el('select', 'jp-mod-styled jp-AttnTimeline-head-choice', controls);
     this.headSelect.setAttribute('aria-label', 'Head');
-    this.headSelect.addEventListener('change', () => this.drawCharts());
+    this.headSelect.addEventListener('change', () => {
+      this.drawCharts();
+      this.markHead();
+    });
     this.scrubber = el('input', 'jp-AttnTimeline-scrubber', controls);
     Object.assign(this.scrubber, { type: 'range', min: '0', step: '1' });
     this.scrubber.setAttribute('aria-label', 'Snapshot step');
@@ -123,6 +127,7 @@ export class TimelinePanel extends MainAreaWidget<Widget> {
     this.headSelect.replaceChildren(...heads.map(h => new Option(h, h)));
     if (heads.includes(head)) this.headSelect.value = head;
     this.drawCharts();
+    this.markHead();
   }
 
   private drawCharts(): void {
@@ -175,11 +180,31 @@ export class TimelinePanel extends MainAreaWidget<Widget> {
       for (let h = 0; h < heads; h++) {
         const canvas = el('canvas', 'jp-AttnTimeline-headView', this.heads);
         Object.assign(canvas, { width: nk, height: nq });
-        canvas.title = `layer ${snapshot.layer_numbers[l]}, head ${snapshot.head_numbers?.[h] ?? h}, step ${step}`;
+        const head = `L${snapshot.layer_numbers[l]}H${snapshot.head_numbers?.[h] ?? h}`;
+        canvas.dataset.head = head;
+        canvas.title = `${head} at step ${step}: click to plot its ${this.statSelect.value.replace(/_/g, ' ')}`;
+        canvas.addEventListener('click', () => this.chooseHead(head));
         canvas.getContext('2d')?.putImageData(new ImageData(headPixels(snapshot.data, snapshot.shape, l, h), nk, nq), 0, 0);
       }
     }
     this.heads.dataset.step = String(step);
+    this.markHead();
+  }
+
+  /** Plot the statistic of `head` ('L<l>H<h>'), if the run logged it. */
+  private chooseHead(head: string): void {
+    if ([...this.headSelect.options].some(o => o.value === head)) {
+      this.headSelect.value = head;
+      this.drawCharts();
+      this.markHead();
+    }
+  }
+
+  /** Outline the thumbnail of the head whose statistic is plotted. */
+  private markHead(): void {
+    for (const canvas of this.heads.querySelectorAll<HTMLCanvasElement>('canvas')) {
+      canvas.classList.toggle('jp-mod-selected', canvas.dataset.head === this.headSelect.value);
+    }
   }
 
   private fitCharts(): void {

@@ -40,7 +40,15 @@ def wait_for_step(page, step: int) -> None:
     )
 
 
-def test_timeline_opens_from_the_mark_scrubs_and_picks_steps_on_the_curve(lab, page, logdir):
+def chart_tags(panel) -> list[str]:
+    return panel.locator(".jp-AttnScalars-chart").evaluate_all("cs => cs.map(c => c.dataset.tag)")
+
+
+def outlined_heads(views) -> list[str]:
+    return views.evaluate_all("cs => cs.filter(c => c.matches('.jp-mod-selected')).map(c => c.dataset.head)")
+
+
+def test_timeline_opens_from_the_mark_scrubs_picks_steps_and_heads_and_follows_a_live_run(lab, page, logdir):
     configure(lab, logdir="timeline", refreshInterval=1)  # the runs model polls every second
     open_sidebar(page, lab)
     trained = runs(page).filter(has_text="trained")
@@ -51,13 +59,11 @@ def test_timeline_opens_from_the_mark_scrubs_and_picks_steps_on_the_curve(lab, p
 
     mark.click()
     panel = page.locator("#attn-widget-timeline")
-    heads = panel.locator(".jp-AttnTimeline-heads")
     wait_for_step(page, 200)
     views = panel.locator("canvas.jp-AttnTimeline-headView")
     assert views.count() == LAYERS * HEADS
     stat, head = (panel.locator(f".jp-AttnTimeline-{c}").input_value() for c in ("stat", "head-choice"))
-    assert panel.locator(".jp-AttnScalars-chart").evaluate_all("cs => cs.map(c => c.dataset.tag)") == [
-        "train/loss", f"attention/{stat}/{head}"]  # fmt: skip
+    assert chart_tags(panel) == ["train/loss", f"attention/{stat}/{head}"]
     at_200 = views.evaluate_all(HEAD_IMAGES)
 
     panel.locator(".jp-AttnTimeline-scrubber").fill("0")
@@ -71,7 +77,12 @@ def test_timeline_opens_from_the_mark_scrubs_and_picks_steps_on_the_curve(lab, p
     loss_plot.click(position={"x": box["width"] * 0.52, "y": box["height"] / 2})  # near step 100
     wait_for_step(page, 100)
     assert panel.locator(".jp-AttnTimeline-scrubber").input_value() == "1"
-    assert heads.evaluate("h => [...h.querySelectorAll('canvas')].map(c => c.toDataURL()).join()") not in (at_0, at_200)
+    assert views.evaluate_all(HEAD_IMAGES) not in (at_0, at_200)
+    assert outlined_heads(views) == [head]
+    views.nth(LAYERS * HEADS - 1).click()  # the last head: its statistic is plotted and it is outlined
+    last = f"L{LAYERS - 1}H{HEADS - 1}"
+    assert panel.locator(".jp-AttnTimeline-head-choice").input_value() == last
+    assert chart_tags(panel) == ["train/loss", f"attention/{stat}/{last}"] and outlined_heads(views) == [last]
 
     root, model, tokenizer = logdir
     with SummaryWriter(str(root / "trained")) as writer:  # the run goes on: a new snapshot arrives
