@@ -3,7 +3,8 @@
 * ``GET {base_url}attn-widget/version`` → ``{"version": str}``
 * ``GET {base_url}attn-widget/runs?logdir=<path relative to the root, optional>[&fresh=1]`` →
   ``{"root": str, "runs": [{"name", "last_step", "updated", "size", "tags", "live", "warnings",
-  "hparams", "metrics", "scalars_group"}]}`` (see :class:`attn_widget.tensorboard.RunInfo`)
+  "hparams", "metrics", "scalars_group", "snapshots"}]}`` (``snapshots``: probe texts with attention
+  snapshots, 0 for none; their timeline: :mod:`attn_widget.server.snapshots`) (see :class:`attn_widget.tensorboard.RunInfo`)
 * ``POST {base_url}attn-widget/scalars`` with body ``{"run": str, "tags": [str] | null,
   "max_points": int}`` (any tag names, any count), or ``GET {base_url}attn-widget/runs/<run>/scalars
   ?tag=a&tag=b&max_points=N`` (``runs/scalars``: the run named ``.``, since browsers drop ``/./``) →
@@ -309,7 +310,7 @@ class _RunsState:
             "tags": run.tags, "live": run.live, "warnings": run.warnings, "hparams": run.hparams,
             "metrics": run.metrics,
             "scalars_group": None if group is None else {**group, "parent": full(group["parent"])},
-            "group": root.name,
+            "group": root.name, "snapshots": run.snapshots,
         }, default=str)  # hparams values are str/float/bool; anything odd becomes text
         self._run_json[key] = (run, (run.live, repr(run.scalars_group)), text)
         return text
@@ -469,6 +470,8 @@ class ScalarsHandler(_RunsHandler):
 
 def setup_handlers(server_app) -> None:
     """Register the handlers and the runs state on ``server_app``'s tornado application."""
+    from .snapshots import snapshot_handlers  # here: that module builds on this one's handler base
+
     web_app = server_app.web_app
     config = TensorBoardRuns(parent=server_app)
     web_app.settings[_SETTINGS_KEY] = _RunsState(config, server_app.root_dir)
@@ -479,6 +482,7 @@ def setup_handlers(server_app) -> None:
         (url_path_join(base, "scalars"), ScalarsHandler),
         (url_path_join(base, "runs", "scalars"), ScalarsHandler),
         (url_path_join(base, "runs", "(.+)", "scalars"), ScalarsHandler),
+        *snapshot_handlers(base),
     ])
 
 

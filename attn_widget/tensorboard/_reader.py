@@ -49,6 +49,8 @@ _MIN_COLUMNAR = 32  # equal-length records needed before the column-wise path be
 _U64 = struct.Struct("<Q")
 _U32 = struct.Struct("<I")
 _SCALARS = "scalars"
+#: Plugin name of attention snapshot tensor summaries (:mod:`attn_widget.tensorboard.snapshots`).
+SNAPSHOT_PLUGIN = "attn_widget_attention"
 #: Points kept per tag and file: beyond it, a series is halved keeping extremes (see
 #: :func:`._downsample.keep_extremes`). TensorBoard keeps a 1,000-point reservoir sample per tag.
 DEFAULT_SERIES_POINTS = 4096
@@ -417,6 +419,11 @@ class EventFileReader:
         """Plugin name of ``tag`` from its summary metadata, if any was read."""
         with self.lock:
             return self._plugins.get(tag)
+
+    def plugin_tags(self, plugin: str) -> list[str]:
+        """Tags whose summary metadata names ``plugin`` (known from metadata alone: nothing decoded)."""
+        with self.lock:
+            return [tag for tag, name in self._plugins.items() if name == plugin]
 
     def tensors(self) -> dict[str, list[tuple[int, float, bytes]]]:
         """``{tag: [(step, wall_time, tensor_content)]}`` in file order, for tags of ``keep_plugins``."""

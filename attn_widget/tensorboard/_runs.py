@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _remote
-from ._reader import DEFAULT_SERIES_POINTS, EventFileReader, ScalarSeries, read_fresh_files
+from ._reader import DEFAULT_SERIES_POINTS, SNAPSHOT_PLUGIN, EventFileReader, ScalarSeries, read_fresh_files
 
 #: A run counts as live when one of its files changed within this many seconds. Longer than torch
 #: ``SummaryWriter``'s default 120 s flush interval, so a run flushing on schedule stays live.
@@ -34,7 +34,9 @@ class RunInfo:
     its scalar tags (sorted), ``hparams`` the ``{name: value}`` of an hparams plugin session (torch
     ``add_hparams``; empty otherwise), ``metrics`` the last value of each tag of such a session
     (``{}`` for other runs), ``scalars_group`` ``{"parent": run, "tag": main tag, "key":
-    key}`` for a folder written by torch ``add_scalars(main_tag, {key: ...})`` (None otherwise).
+    key}`` for a folder written by torch ``add_scalars(main_tag, {key: ...})`` (None otherwise),
+    ``snapshots`` the number of attention snapshot tags (one per probe text of
+    :func:`~attn_widget.tensorboard.log_attention`; 0: none), known from summary metadata alone.
     """
 
     name: str
@@ -48,6 +50,7 @@ class RunInfo:
     hparams: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     scalars_group: dict | None = None
+    snapshots: int = 0
 
 
 class RunScalars(dict):
@@ -258,6 +261,7 @@ def _listing(name: str, run_dir: str, entries: list[os.DirEntry], cache: ReaderC
         updated=max(s.st_mtime for _, s in stats), size=sum(s.st_size for _, s in stats),
         tags=sorted({t for r in readers for t in r.tags}), live=False,
         warnings=warnings + read_warnings, hparams=hparams, metrics=metrics,
+        snapshots=len({t for r in readers for t in r.plugin_tags(SNAPSHOT_PLUGIN)}),
     )
     if all(read):
         cache.listings[run_dir] = (signature, info)

@@ -42,10 +42,10 @@ from ..arrays import AttentionResult
 from ..errors import AttentionInputError
 from ..models import extract_attention
 from ..wire import QuantizedAttention
-from ._reader import EventFileReader
+from ._reader import SNAPSHOT_PLUGIN, EventFileReader
 
 #: Plugin name of snapshot tensor summaries (TensorBoard has no plugin of that name and skips them).
-PLUGIN_NAME = "attn_widget_attention"
+PLUGIN_NAME = SNAPSHOT_PLUGIN
 #: First bytes of every snapshot, then the format version.
 MAGIC = b"AWS"
 FORMAT_VERSION = 1

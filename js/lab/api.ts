@@ -18,6 +18,8 @@ export interface IRunInfo {
   metrics: Record<string, number>;
   /** Set for a folder written by torch `add_scalars(tag, {key: ...})` below run `parent`. */
   scalars_group: { parent: string; tag: string; key: string } | null;
+  /** Probe texts with attention snapshots (`log_attention`); 0 or absent: none. */
+  snapshots?: number;
   /** Name of the root it was found in (`TensorBoardRuns.roots`); '' when there is one unnamed root. */
   group?: string;
 }
@@ -98,4 +100,42 @@ export async function fetchScalars(run: string, tags: string[] | null, maxPoints
     series.values = decodeValues(series.values as (number | string)[]);
   }
   return body;
+}
+
+/** Steps and probe texts of a run's attention snapshots (`GET attn-widget/snapshots`). */
+export interface ISnapshotSteps {
+  run: string;
+  steps: number[];
+  texts: string[];
+  /** (layers, heads, query, key) of the first text's latest snapshot. */
+  shape: number[];
+  layer_numbers: number[];
+  head_numbers: number[] | null;
+}
+
+/** One snapshot in the widget's compact form: weight = data[l, h, q, k] / 255 · scale[l][h]. */
+export interface ISnapshot {
+  run: string;
+  step: number;
+  text: string;
+  tokens: string[];
+  /** (layers, heads, query, key). */
+  shape: number[];
+  layer_numbers: number[];
+  head_numbers: number[] | null;
+  scale: number[][];
+  /** uint8 (layers, heads, query, key), C order. */
+  data: Uint8Array;
+}
+
+export function fetchSnapshotSteps(run: string): Promise<ISnapshotSteps> {
+  return requestAPI(`snapshots${URLExt.objectToQueryString({ run })}`);
+}
+
+/** The attention of probe text `text` (an index) of `run` at `step`. */
+export async function fetchSnapshot(run: string, step: number, text: number): Promise<ISnapshot> {
+  const body = await requestAPI<Omit<ISnapshot, 'data'> & { data: string }>(
+    `snapshots/attention${URLExt.objectToQueryString({ run, step: String(step), text: String(text) })}`
+  );
+  return { ...body, data: Uint8Array.from(atob(body.data), c => c.charCodeAt(0)) };
 }

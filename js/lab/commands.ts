@@ -4,11 +4,13 @@ import type { IRunInfo } from './api';
 import { HParamsPanel } from './hparamsPanel';
 import type { RunsPanel } from './runsPanel';
 import { ScalarsPanel } from './scalarsPanel';
+import { TimelinePanel } from './timelinePanel';
 
 export const CommandIDs = {
   openRuns: 'attn-widget:open-runs',
   plotRuns: 'attn-widget:plot-runs',
-  openHParams: 'attn-widget:open-hparams'
+  openHParams: 'attn-widget:open-hparams',
+  openTimeline: 'attn-widget:open-timeline'
 };
 
 /**
@@ -78,7 +80,35 @@ export function addCommands(
     }
   });
 
-  sidebar.model.changed.connect(model => current()?.refreshFrom(model.runs));
+  let timeline: TimelinePanel | null = null;
+  app.commands.addCommand(CommandIDs.openTimeline, {
+    label: 'Open Training Timeline',
+    caption: 'Loss, head statistics and attention heads over the snapshot steps of a run (args.run)',
+    isEnabled: args => typeof args.run === 'string',
+    execute: async args => {
+      if (!sidebar.runs.length) {
+        await sidebar.refresh();
+      }
+      const run = sidebar.runs.find(r => r.name === args.run);
+      if (!run) {
+        throw new Error(`no run named ${String(args.run)} is listed`);
+      }
+      if (!timeline || timeline.isDisposed) {
+        timeline = new TimelinePanel(
+          () => sidebar.config.maxPoints,
+          name => sidebar.model.colors.colorOf(name)
+        );
+        app.shell.add(timeline, 'main');
+      }
+      app.shell.activateById(timeline.id);
+      await timeline.open(run);
+    }
+  });
+
+  sidebar.model.changed.connect(model => {
+    current()?.refreshFrom(model.runs);
+    if (timeline && !timeline.isDisposed) timeline.refreshFrom(model.runs);
+  });
   themes?.themeChanged.connect(() =>
     tracker.forEach(p => {
       p.redraw();

@@ -24,7 +24,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       console.error(title, error);
       void showErrorMessage(title, error as Error);
     });
-    const sidebar = new RunsPanel(new RunsModel(), settings, () => app.commands.execute(CommandIDs.plotRuns));
+    const sidebar = new RunsPanel(
+      new RunsModel(),
+      settings,
+      () => app.commands.execute(CommandIDs.plotRuns),
+      run => app.commands.execute(CommandIDs.openTimeline, { run })
+    );
     app.shell.add(sidebar, 'left', { rank: 600 });
     restorer?.add(sidebar, sidebar.id);
     addCommands(app, sidebar, palette, restorer, themes);

@@ -68,7 +68,8 @@ export class RunsPanel extends SidePanel {
   constructor(
     readonly model: RunsModel,
     private readonly settings: ISettingRegistry.ISettings | null,
-    private readonly onPlot: () => Promise<unknown>
+    private readonly onPlot: () => Promise<unknown>,
+    private readonly onTimeline: (run: string) => Promise<unknown>
   ) {
     super({ content: new Panel() });
     this.id = 'attn-widget-runs';
@@ -353,6 +354,16 @@ export class RunsPanel extends SidePanel {
     const name = el('span', 'jp-AttnRuns-name', line);
     name.textContent = displayName(run.name, this.model.root || run.group || '');
     name.title = run.name;
+    if (run.snapshots) {
+      const timeline = el('button', 'jp-AttnRuns-snapshots', line);
+      timeline.textContent = '◉';
+      timeline.title = `attention snapshots of ${run.snapshots} probe text${run.snapshots > 1 ? 's' : ''}: open the training timeline`;
+      timeline.setAttribute('aria-label', `Open the training timeline of ${run.name}`);
+      timeline.addEventListener('click', e => {
+        e.stopPropagation(); // opens the timeline without changing the selection
+        void this.onTimeline(run.name);
+      });
+    }
     if (run.warnings.length) {
       const warn = el('span', 'jp-AttnRuns-warning', line);
       warn.textContent = '⚠';

@@ -103,6 +103,16 @@ export class ScalarChart {
     this.plot.redraw();
   }
 
+  /** Call `pick` with the x value (step on a step axis) under the cursor when the plot is clicked. */
+  onPick(pick: (x: number) => void): void {
+    this.plot.over.addEventListener('click', () => {
+      const left = this.plot.cursor.left;
+      if (left !== undefined && left >= 0) {
+        pick(this.plot.posToVal(left, 'x'));
+      }
+    });
+  }
+
   setWidth(width: number): void {
     this.plot.setSize({ width, height: HEIGHT });
   }
