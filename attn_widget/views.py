@@ -35,6 +35,14 @@ def _check_display_mode(display_mode: str) -> None:
         raise ValueError(f"display_mode must be 'dark', 'light' or 'auto', got {display_mode!r}")
 
 
+def _bertviz_view(function, html_action: str, widget_options: dict[str, Any], **arguments: Any):
+    """The widget of a BertViz entry point: its extra keywords checked against the widget's, then shown
+    (``html_action="view"``) or returned as offline HTML (``"return"``)."""
+    check_keywords(function.__name__, widget_options, AttentionWidget.keywords() | parameter_names(function))
+    _check_action(html_action)
+    return _show(AttentionWidget(**arguments, **widget_options), html_action)
+
+
 def head_view(
     attention=None,
     tokens=None,
@@ -56,15 +64,16 @@ def head_view(
     ``html_action="view"`` displays the widget; ``"return"`` returns a self-contained
     ``IPython.display.HTML`` (renderer and data inline, works offline).
     """
-    check_keywords("head_view", widget_options, AttentionWidget.keywords() | parameter_names(head_view))
-    _check_action(html_action)
     if layer is not None:
         widget_options["layer"] = layer
     if heads is not None:
         widget_options["heads"] = list(heads)
-    widget = AttentionWidget(
-        attention,
-        tokens,
+    return _bertviz_view(
+        head_view,
+        html_action,
+        widget_options,
+        attention=attention,
+        tokens=tokens,
         sentence_b_start=sentence_b_start,
         encoder_attention=encoder_attention,
         decoder_attention=decoder_attention,
@@ -74,9 +83,7 @@ def head_view(
         include_layers=include_layers,
         prettify_tokens=prettify_tokens,
         view="head",
-        **widget_options,
     )
-    return _show(widget, html_action)
 
 
 def model_view(
@@ -99,12 +106,13 @@ def model_view(
 
     ``display_mode`` is ``"dark"`` or ``"light"`` as in BertViz (``"auto"`` follows JupyterLab).
     """
-    check_keywords("model_view", widget_options, AttentionWidget.keywords() | parameter_names(model_view))
-    _check_action(html_action)
     _check_display_mode(display_mode)
-    widget = AttentionWidget(
-        attention,
-        tokens,
+    return _bertviz_view(
+        model_view,
+        html_action,
+        widget_options,
+        attention=attention,
+        tokens=tokens,
         sentence_b_start=sentence_b_start,
         encoder_attention=encoder_attention,
         decoder_attention=decoder_attention,
@@ -116,6 +124,4 @@ def model_view(
         view="model",
         theme=display_mode,
         include_heads=list(include_heads or []),
-        **widget_options,
     )
-    return _show(widget, html_action)
