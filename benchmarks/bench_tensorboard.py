@@ -12,12 +12,17 @@ writing 20 M points through torch would take most of an hour on 2 cores):
 Figures printed per logdir:
 
 * TensorBoard (Rust data server): seconds from start until ``/data/plugin/scalars/tags`` lists
-  every run and tag, and the RSS of TensorBoard and its data server then;
+  every run and tag (and from its first HTTP answer), and the RSS of TensorBoard and its data
+  server then;
 * attn-widget in a real ``jupyter server``: seconds from start until ``GET attn-widget/runs`` lists
-  every run and tag (server start-up included, as for TensorBoard) and the request alone; RSS then;
+  every run and tag (server start-up included, as for TensorBoard) and the request alone; RSS then
+  (with and without the reading processes, which stop after ``read_processes_idle``);
   a warm refresh with nothing new (median and p95 of 20, HTTP included);
 * with ``r200``: 100 concurrent cold ``POST attn-widget/scalars`` (one run each, every tag) while
-  ``GET attn-widget/runs`` and Jupyter's ``/api/status`` are polled: their worst and p99 latency.
+  ``GET attn-widget/runs`` and Jupyter's ``/api/status`` are polled: their worst and p99 latency;
+  once with the event files still held from the listing (answers cold: downsampling and JSON), once
+  with a reader cache too small to hold them (files read from disk again, as in a logdir larger
+  than ``max_cached_points``).
 """
 
 from __future__ import annotations
@@ -76,12 +81,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and all its descendants (MB), from /proc."""
+def tree_rss_mb(pid: int, children: bool = True) -> float:
+    """Resident memory of ``pid`` and (``children``) all its descendants (MB), from /proc."""
     import psutil
 
     proc = psutil.Process(pid)
-    return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+    return sum(p.memory_info().rss for p in [proc, *(proc.children(recursive=True) if children else [])]) / 2**20
 
 
 def get(url: str, data: bytes | None = None, timeout: float = 600) -> bytes:
@@ -109,10 +114,12 @@ def bench_tensorboard(logdir: str, runs: int, tags: int) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen([tensorboard, "--logdir", logdir, "--load_fast=true", "--host", "127.0.0.1",
                              "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ready = None
     try:
         while True:
             try:
                 body = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/data/plugin/scalars/tags", timeout=60).read())
+                ready = ready or time.perf_counter()
                 if complete({r: set(t) for r, t in body.items()}, runs, tags):
                     break
             except OSError:
@@ -120,7 +127,8 @@ def bench_tensorboard(logdir: str, runs: int, tags: int) -> dict:
             if time.perf_counter() - t0 > 900:
                 raise TimeoutError("TensorBoard did not list every run within 15 minutes")
             time.sleep(0.1)
-        return {"listed_s": time.perf_counter() - t0, "rss_mb": tree_rss_mb(proc.pid)}
+        done = time.perf_counter()
+        return {"listed_s": done - t0, "after_ready_s": done - ready, "rss_mb": tree_rss_mb(proc.pid)}
     finally:
         stop(proc)
 
@@ -130,14 +138,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def bench_ours(logdir: str, runs: int, tags: int, concurrent: bool) -> dict:
+def bench_ours(logdir: str, runs: int, tags: int, concurrent: bool, options: tuple[str, ...] = ()) -> dict:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tempfile.TemporaryFile()
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root", f"--port={port}",
                              f"--ServerApp.token={TOKEN}", f"--ServerApp.root_dir={logdir}",
-                             "--ServerApp.jpserver_extensions={'attn_widget': True}"],
+                             "--ServerApp.jpserver_extensions={'attn_widget': True}", *options],
                             stdout=subprocess.DEVNULL, stderr=log)
     try:
         while True:
@@ -154,7 +162,8 @@ def bench_ours(logdir: str, runs: int, tags: int, concurrent: bool) -> dict:
         t2 = time.perf_counter()
         if not complete({r["name"]: set(r["tags"]) for r in listing["runs"]}, runs, tags):
             raise SystemExit("attn-widget listed fewer runs or tags than written")
-        out = {"listed_s": t2 - t0, "request_s": t2 - t1, "rss_mb": tree_rss_mb(proc.pid)}
+        out = {"listed_s": t2 - t0, "request_s": t2 - t1, "rss_mb": tree_rss_mb(proc.pid),
+               "server_rss_mb": tree_rss_mb(proc.pid, children=False)}
         warm = []
         for _ in range(20):
             t = time.perf_counter()
@@ -213,16 +222,26 @@ def main() -> None:
         if not args.no_tensorboard:
             tb = bench_tensorboard(logdir, runs, len(tags))
             print(f"tensorboard --load_fast=true  every run and tag listed after {tb['listed_s']:6.2f} s   "
-                  f"RSS {tb['rss_mb']:6.0f} MB")
+                  f"RSS {tb['rss_mb']:6.0f} MB   (after its first HTTP answer {tb['after_ready_s']:.2f} s)")
         ours = bench_ours(logdir, runs, len(tags), concurrent=name == "r200")
         print(f"attn-widget (jupyter server)  every run and tag listed after {ours['listed_s']:6.2f} s   "
-              f"RSS {ours['rss_mb']:6.0f} MB   (listing request {ours['request_s']:.2f} s)")
+              f"RSS {ours['rss_mb']:6.0f} MB   (listing request {ours['request_s']:.2f} s; RSS without the "
+              f"reading processes {ours['server_rss_mb']:.0f} MB)")
         print(f"attn-widget warm refresh, nothing new: median {ours['warm_median_ms']:.1f} ms, "
               f"p95 {ours['warm_p95_ms']:.1f} ms (HTTP included)")
         if "reads_s" in ours:
-            print(f"100 concurrent cold scalar reads: {ours['reads_s']:.2f} s; meanwhile GET runs worst "
-                  f"{ours['runs_max_ms']:.0f} ms (p99 {ours['runs_p99_ms']:.0f} ms), /api/status p99 "
-                  f"{ours['status_p99_ms']:.0f} ms (worst {ours['status_max_ms']:.0f} ms); RSS after {ours['rss_after_reads_mb']:.0f} MB")
+            print_reads("100 concurrent scalar reads (files read by the listing, answers cold)", ours)
+            # Files cold too: a reader cache of 400k points keeps ~10 of the 200 files after the listing,
+            # so the 100 requests read their event files from disk (a logdir larger than the cache).
+            cold = bench_ours(logdir, runs, len(tags), concurrent=True,
+                              options=("--TensorBoardRuns.max_cached_points=400000",))
+            print_reads("100 concurrent scalar reads (event files not in memory: read from disk)", cold)
+
+
+def print_reads(label: str, out: dict) -> None:
+    print(f"{label}: {out['reads_s']:.2f} s; meanwhile GET runs worst {out['runs_max_ms']:.0f} ms "
+          f"(p99 {out['runs_p99_ms']:.0f} ms), /api/status p99 {out['status_p99_ms']:.0f} ms "
+          f"(worst {out['status_max_ms']:.0f} ms); RSS after {out['rss_after_reads_mb']:.0f} MB")
 
 
 if __name__ == "__main__":

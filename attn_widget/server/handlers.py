@@ -22,8 +22,9 @@ remote root lists and reads in threads of its own. Credentials come from the sto
 usual sources and are never sent or logged. Paths that resolve
 outside a root get 400 when the request says so (``..``, an absolute path, a null byte) and 404 when a
 symlink leads there, as missing ones do, before anything is read. Listings run in a one-thread pool and scalar reads in a pool of one thread
-per CPU (at least 2), JSON encoded there too, so the event loop stays free and a listing never
-waits behind many cold reads; a listing younger than ``listing_max_age`` (1 s) is answered again
+per CPU (at least 2), JSON encoded there too; event files read from scratch are decoded in worker
+processes (``read_processes``, :mod:`attn_widget.tensorboard._workers`). So the event loop and
+the interpreter lock stay free and a listing never waits behind many cold reads; a listing younger than ``listing_max_age`` (1 s) is answered again
 at once. Downsampled answers are cached per (run, tag, max_points) until a file of the run
 changes. Nothing from TensorBoard is ever imported.
 """
@@ -38,7 +39,6 @@ import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
@@ -51,7 +51,9 @@ from ..tensorboard import _remote
 _SETTINGS_KEY = "attn_widget_runs"
 DEFAULT_MAX_POINTS = 1000
 MAX_POINTS = 10_000  #: larger max_points are capped: a chart is never wider than this
-_NON_FINITE = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
+#: Answers downsampling this many points or more are computed in the reading processes (LTTB is a
+#: Python loop per bucket: ~5 ms per 1,000-point tag, time the event loop would wait for the GIL).
+_WORKER_MIN_POINTS = 20_000
 
 
 class TensorBoardRuns(Configurable):
@@ -95,6 +97,14 @@ class TensorBoardRuns(Configurable):
         0, config=True,
         help="Threads reading event files off the event loop (0: one per CPU, at least 2).",
     )
+    read_processes = Int(
+        -1, config=True,
+        help="Processes reading event files from scratch, so big reads neither hold the server's "
+        "interpreter lock nor stay on one core (-1: one per CPU, at most 4; 0: read in the threads).",
+    )
+    read_processes_idle = Float(
+        60.0, config=True, help="Seconds without reading after which the reading processes stop (restarted on need).",
+    )
     listing_max_age = Float(
         1.0, config=True,
         help="Seconds a listing is answered again as is, without looking at the files (so many "
@@ -103,19 +113,6 @@ class TensorBoardRuns(Configurable):
     answer_cache_chars = Int(
         64_000_000, config=True, help="Characters of downsampled JSON answers kept for repeated requests.",
     )
-
-
-def _json_values(values: np.ndarray) -> str:
-    """JSON array of float64 ``values`` with NaN/±inf as strings (see the module docstring)."""
-    if np.isfinite(values).all():
-        return json.dumps(values.tolist())
-    parts = [repr(v) if np.isfinite(v) else _NON_FINITE[repr(v)] for v in values.tolist()]
-    return "[" + ",".join(parts) + "]"
-
-
-def _series_json(series) -> str:
-    return (f'{{"steps":{json.dumps(series.steps.tolist())},"wall_times":{json.dumps(series.wall_times.tolist())},'
-            f'"values":{_json_values(series.values)}}}')
 
 
 class _AnswerCache:
@@ -209,7 +206,7 @@ class _RunsState:
     """Per-server state: the roots, reader cache, answer cache and the pools."""
 
     def __init__(self, config: TensorBoardRuns, default_root: str):
-        from ..tensorboard import ReaderCache  # numpy and protobuf only
+        from ..tensorboard import ReaderCache, ReadWorkers  # numpy and protobuf only
 
         locations = dict(config.roots) or {"": config.root_dir or default_root}
         for name in locations:
@@ -221,7 +218,10 @@ class _RunsState:
         self._secrets = [v for options in config.storage_options.values() if isinstance(options, dict)
                          for v in _strings(options) if len(v) >= 4]
         self.live_window = config.live_window
-        self.cache = ReaderCache(max_points=config.max_cached_points, max_series_points=config.max_series_points)
+        processes = config.read_processes if config.read_processes >= 0 else min(4, os.cpu_count() or 1)
+        self.workers = ReadWorkers(processes, idle_s=config.read_processes_idle) if processes else None
+        self.cache = ReaderCache(max_points=config.max_cached_points, max_series_points=config.max_series_points,
+                                 workers=self.workers)
         self.answers = _AnswerCache(config.answer_cache_chars)
         self._run_json: dict[tuple[str, str], tuple] = {}
         threads = config.read_threads or max(2, os.cpu_count() or 1)
@@ -324,6 +324,8 @@ class _RunsState:
     def shutdown(self) -> None:
         for pool in (self.executor, self.listing_executor):
             pool.shutdown(wait=False, cancel_futures=True)
+        if self.workers is not None:
+            self.workers.close()
         for root in self.roots.values():
             root.shutdown()
 
@@ -427,7 +429,7 @@ class ScalarsHandler(_RunsHandler):
         await self._answer(run, tags, max_points)
 
     async def _answer(self, run: str, tags: list[str] | None, max_points: int) -> None:
-        from ..tensorboard import downsample, read_scalars
+        from ..tensorboard import downsampled_json, read_scalars
 
         if max_points < 4:
             raise web.HTTPError(400, f"max_points must be at least 4, got {max_points}")
@@ -438,14 +440,16 @@ class ScalarsHandler(_RunsHandler):
         def read() -> str:
             scalars = read_scalars(path, cache=state.cache, tags=tags, root=None if root.remote else root.path,
                                    storage_options=root.storage_options)
-            parts = []
-            for tag, series in scalars.items():
-                key = (path, tag, max_points)
-                text = state.answers.get(key, scalars.signature)
-                if text is None:
-                    text = _series_json(downsample(series, max_points))
-                    state.answers.put(key, scalars.signature, text)
-                parts.append(f"{json.dumps(tag)}:{text}")
+            texts = {tag: state.answers.get((path, tag, max_points), scalars.signature) for tag in scalars}
+            todo = [tag for tag, text in texts.items() if text is None]
+            many = [scalars[tag] for tag in todo]
+            encoded = None
+            if state.workers is not None and sum(s.steps.size for s in many) >= _WORKER_MIN_POINTS:
+                encoded = state.workers.call(downsampled_json, many, max_points)  # None when no worker could
+            for tag, text in zip(todo, encoded or downsampled_json(many, max_points)):
+                texts[tag] = text
+                state.answers.put((path, tag, max_points), scalars.signature, text)
+            parts = [f"{json.dumps(tag)}:{text}" for tag, text in texts.items()]
             return (f'{{"run":{json.dumps(root.name_of(path))},"tags":{{{",".join(parts)}}},'
                     f'"warnings":{json.dumps([state.scrub(w) for w in scalars.warnings])}}}')
 

@@ -7,21 +7,26 @@ and ``protobuf`` only (no ``tensorboard`` import); see :mod:`._reader` for the f
 """
 
 from ._downsample import downsample, keep_extremes
+from ._json import downsampled_json, series_json
 from ._reader import EventFileReader
 from ._runs import LIVE_WINDOW_S, ReaderCache, RunInfo, RunScalars, list_runs, read_scalars
 from ._series import ScalarSeries
+from ._workers import ReadWorkers
 
 __all__ = [
     "LIVE_WINDOW_S",
     "EventFileReader",
     "ReaderCache",
     "RunInfo",
+    "ReadWorkers",
     "RunScalars",
     "ScalarSeries",
     "downsample",
+    "downsampled_json",
     "keep_extremes",
     "list_runs",
     "read_scalars",
+    "series_json",
 ]
 
 # --- attention snapshots (attn_widget.tensorboard.snapshots, .callback): imported on first use, so that

@@ -388,6 +388,23 @@ class EventFileReader:
         self._warnings: list[str] = []
         self._dropped_warnings = 0
 
+    def __getstate__(self) -> dict:  # sent to and from reading processes (._workers)
+        return {k: v for k, v in self.__dict__.items() if k != "lock"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.RLock()
+
+    @property
+    def unread(self) -> bool:
+        """Nothing of the file read yet."""
+        return self.file_offset == 0 and self._identity is None
+
+    def adopt(self, other: EventFileReader) -> None:
+        """Take over what ``other`` (the same file's reader, e.g. back from a reading process) read."""
+        with self.lock:
+            self.__dict__.update(other.__getstate__())
+
     def _warn(self, message: str) -> None:
         if len(self._warnings) < _MAX_WARNINGS:
             self._warnings.append(message)
@@ -665,7 +682,7 @@ def read_fresh_files(readers: list[EventFileReader]) -> list[EventFileReader]:
     rest, batch, size = [], [], 0
     for reader in readers:
         with reader.lock:
-            fresh = reader.file_offset == 0 and reader._identity is None
+            fresh = reader.unread
         try:
             small = fresh and os.stat(reader.path).st_size <= BATCH_FILE_BYTES
         except OSError:

@@ -20,6 +20,11 @@ import numpy as np
 
 from . import _remote
 from ._reader import DEFAULT_SERIES_POINTS, SNAPSHOT_PLUGIN, EventFileReader, ScalarSeries, read_fresh_files
+from ._workers import ReadWorkers
+
+#: A file read from scratch goes to the reading processes from this size on (smaller ones cost less
+#: to read than to send).
+WORKER_MIN_BYTES = 1 << 20
 
 #: A run counts as live when one of its files changed within this many seconds. Longer than torch
 #: ``SummaryWriter``'s default 120 s flush interval, so a run flushing on schedule stays live.
@@ -67,6 +72,7 @@ class RunScalars(dict):
 class ReaderCache:
     """Event-file readers kept between calls, so a refresh reads only appended bytes, and each
     run's listing kept until one of its files changes (a refresh with nothing new reads nothing).
+    With ``workers``, local files are read from scratch in those processes (:mod:`._workers`).
 
     Keyed by real path. Every tag keeps at most ``max_series_points`` points (decimated keeping
     extremes, see :class:`EventFileReader`), so memory is bounded per series; least recently used
@@ -75,8 +81,9 @@ class ReaderCache:
     """
 
     def __init__(self, max_points: int = 50_000_000, max_files: int = 100_000,
-                 max_series_points: int = DEFAULT_SERIES_POINTS):
+                 max_series_points: int = DEFAULT_SERIES_POINTS, workers: ReadWorkers | None = None):
         self.max_points = max_points
+        self.workers = workers  #: reading processes for files read from scratch (None: read in the calling thread)
         self.max_files = max_files
         self.max_series_points = max_series_points
         self._readers: OrderedDict[str, EventFileReader] = OrderedDict()
@@ -97,7 +104,9 @@ class ReaderCache:
                 if key not in self._readers:
                     fresh.append(EventFileReader(key, max_series_points=self.max_series_points))
                     self._readers[key] = fresh[-1]
-        read_fresh_files(fresh)
+        if self.workers is not None:
+            self.workers.read(fresh)
+        read_fresh_files(fresh)  # what no worker read
         with self._lock:
             self._points += sum(r.n_points for r in fresh)
 
@@ -122,6 +131,8 @@ class ReaderCache:
         reader = self.reader(path, fs)
         with reader.lock:
             before = reader.n_points
+            if fs is None and self.workers is not None and reader.unread and _size(path, stat) >= WORKER_MIN_BYTES:
+                self.workers.read([reader])
             reader.update(stat)
             grown = reader.n_points - before
         with self._lock:
@@ -130,6 +141,13 @@ class ReaderCache:
                 _, old = self._readers.popitem(last=False)
                 self._points -= old.n_points
         return reader
+
+
+def _size(path: str, stat: os.stat_result | None) -> int:
+    try:
+        return (stat or os.stat(path)).st_size
+    except OSError:
+        return 0
 
 
 def _is_event_file(name: str) -> bool:
