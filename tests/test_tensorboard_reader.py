@@ -435,6 +435,22 @@ def test_refresh_with_nothing_new_reads_no_file(torch_logdir):
     assert all(r.bytes_read == 0 for r in readers)
 
 
+def test_deleted_runs_leave_the_listing_cache(classic_file, tmp_path):
+    import shutil
+
+    for name in ("keep", "gone/a", "gone/b"):
+        (tmp_path / name).mkdir(parents=True)
+        shutil.copy(classic_file, tmp_path / name / classic_file.name)
+    cache = ReaderCache()
+    assert [r.name for r in list_runs(tmp_path, cache=cache)] == ["gone/a", "gone/b", "keep"]
+    assert len(cache.listings) == 3
+    list_runs(tmp_path / "gone", cache=cache)  # a sub-folder's listing keeps the others
+    assert len(cache.listings) == 3
+    shutil.rmtree(tmp_path / "gone")
+    assert [r.name for r in list_runs(tmp_path, cache=cache)] == ["keep"]
+    assert list(cache.listings) == [str(tmp_path / "keep")]
+
+
 def test_series_are_bounded_and_keep_their_extremes(tmp_path):
     from torch.utils.tensorboard import SummaryWriter
 

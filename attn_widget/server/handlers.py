@@ -266,6 +266,9 @@ class _RunsState:
         def listing() -> list[str]:
             runs = list_runs(path, cache=self.cache, live_window=self.live_window,
                              storage_options=root.storage_options)
+            listed = {(prefix, run.path) for run in runs}
+            for key in [k for k in self._run_json if k[0] == prefix and k not in listed]:
+                self._run_json.pop(key, None)  # runs deleted since: not held forever
             return [self.run_json(root, prefix, run) for run in runs]
 
         if root.remote is None:

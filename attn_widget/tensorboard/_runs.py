@@ -94,6 +94,15 @@ class ReaderCache:
     def __len__(self) -> int:
         return len(self._readers)
 
+    def forget_runs_below(self, top: str, keep) -> None:
+        """Drop the cached listings of run folders below ``top`` (a folder or URL) not in ``keep``
+        (those just scanned): runs deleted since are not held forever."""
+        prefix = top.rstrip("/" + os.sep) + "/"
+        alt = top.rstrip("/" + os.sep) + os.sep
+        for run_dir in list(self.listings):
+            if (run_dir == top or run_dir.startswith((prefix, alt))) and run_dir not in keep:
+                self.listings.pop(run_dir, None)
+
     def read_new(self, paths: list[str]) -> None:
         """Create the readers of the files among ``paths`` not held yet and read the small ones
         together (:func:`._reader.read_fresh_files`: far faster for many small runs)."""
@@ -336,6 +345,7 @@ def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
     else:
         scanned = remote.scan()
         _remote.fetch([(cache.reader(e.path, e.fs), e) for _, entries in scanned.values() for e in entries])
+    cache.forget_runs_below(remote.url if remote is not None else root, keep=scanned)
     for run_dir, (name, entries) in scanned.items():
         info = _listing(name, run_dir, entries, cache)
         if info is not None:

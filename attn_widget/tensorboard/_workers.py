@@ -240,6 +240,8 @@ def _serve() -> None:
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # stray prints must not corrupt the answers
+    if hasattr(os, "nice"):  # below the server and the kernels: on a busy machine they come first
+        os.nice(10)
     release = _release_freed_memory()
     while True:
         try:
