@@ -13,10 +13,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 READ_SCRIPT = textwrap.dedent("""
-    import importlib.util, json, sys
-    from attn_widget.tensorboard import list_runs, read_scalars
+    import importlib.util, json, os, sys
+    from attn_widget.tensorboard import ReaderCache, ReadWorkers, list_runs, read_scalars
     runs = list_runs(sys.argv[1])
+    workers = ReadWorkers(2)  # the worker processes of the server, from the wheel too
+    in_workers = list_runs(sys.argv[1], cache=ReaderCache(workers=workers))
     out = {
+        "workers_agree": [(r.name, r.tags, r.warnings) for r in in_workers] == [(r.name, r.tags, r.warnings) for r in runs],
+        "worker_module": workers.call(importlib.util.find_spec, "attn_widget").origin,
         "missing": [m for m in ("tensorboard", "torch", "tensorflow") if importlib.util.find_spec(m) is None],
         "runs": {r.name: {"tags": r.tags, "warnings": r.warnings, "hparams": r.hparams,
                           "group": r.scalars_group} for r in runs},
@@ -47,8 +51,11 @@ def test_wheel_alone_reads_torch_event_files(tmp_path):
     subprocess.run([python, "-m", "pip", "install", "-q", str(wheel)], check=True)
     script = tmp_path / "read.py"
     script.write_text(READ_SCRIPT)
-    done = subprocess.run([python, str(script), str(logdir)], capture_output=True, text=True, check=True)
+    done = subprocess.run([python, str(script), str(logdir)], capture_output=True, text=True, check=True, cwd=tmp_path)
     got = json.loads(done.stdout)
+
+    assert got["workers_agree"]
+    assert got["worker_module"].startswith(str(venv))  # the workers import the installed wheel
 
     assert got["missing"] == ["tensorboard", "torch", "tensorflow"]
     assert set(got["runs"]) == {"train", "train/pair_a", "train/pair_b", "train/session"}

@@ -69,10 +69,12 @@ class _Worker:
     """One worker process and its pipes."""
 
     def __init__(self):
-        package_parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join(filter(None, [package_parent, os.environ.get("PYTHONPATH")]))}
-        self.process = subprocess.Popen([sys.executable, "-c", f"from {__name__} import _serve; _serve()"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, env=env, close_fds=True)
+        # The folder this package was imported from, last on the worker's path: the same code
+        # however the server found it (an editable install, the current folder), shadowing nothing.
+        parent = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        code = f"import sys; sys.path.append({parent!r}); from {__name__} import _serve; _serve()"
+        self.process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}, close_fds=True)
 
     def call(self, fn, args: tuple):
         """``fn(*args)`` in the process; raises what it raised, or OSError/EOFError when the
