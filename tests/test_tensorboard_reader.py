@@ -435,6 +435,30 @@ def test_refresh_with_nothing_new_reads_no_file(torch_logdir):
     assert all(r.bytes_read == 0 for r in readers)
 
 
+def test_listing_a_logdir_bigger_than_the_cache_stays_near_its_bound(classic_file, tmp_path, monkeypatch):
+    import shutil
+
+    from attn_widget.tensorboard import _runs
+
+    monkeypatch.setattr(_runs, "_LIST_CHUNK", 4)  # runs read per listing step (512 by default)
+    for i in range(12):
+        (tmp_path / f"run{i:02d}").mkdir()
+        shutil.copy(classic_file, tmp_path / f"run{i:02d}" / classic_file.name)
+    per_file = read_scalars(tmp_path / "run00", cache=ReaderCache())
+    points = sum(s.steps.size for s in per_file.values())
+    cache = ReaderCache(max_points=3 * points)
+    seen = []
+    original = cache.read_new
+    monkeypatch.setattr(cache, "read_new", lambda paths: (original(paths), seen.append(cache._points)))
+    runs = list_runs(tmp_path, cache=cache)
+    assert [r.name for r in runs] == [f"run{i:02d}" for i in range(12)]
+    assert all(r.tags == sorted(per_file) and r.warnings == [] for r in runs)
+    assert len(seen) == 3 and max(seen) <= 3 * points + 4 * points  # the bound plus one step's files
+    assert cache._points <= 3 * points and len(cache) == 3
+    again = read_scalars(tmp_path / "run00", cache=cache)  # evicted: read again, same points
+    assert {t: s.values.tolist() for t, s in again.items()} == {t: s.values.tolist() for t, s in per_file.items()}
+
+
 def test_deleted_runs_leave_the_listing_cache(classic_file, tmp_path):
     import shutil
 

@@ -86,8 +86,9 @@ class TensorBoardRuns(Configurable):
         help="A run is 'live' when one of its event files changed within this many seconds.",
     )
     max_cached_points = Int(
-        50_000_000, config=True,
-        help="Scalar points kept in memory across cached event-file readers (about 24 bytes each).",
+        20_000_000, config=True,
+        help="Scalar points kept in memory across cached event-file readers (about 24 bytes each); "
+        "the least recently used files beyond it are read again when asked for.",
     )
     max_series_points = Int(
         4096, config=True,

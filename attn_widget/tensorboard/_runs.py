@@ -22,6 +22,9 @@ from . import _remote
 from ._reader import DEFAULT_SERIES_POINTS, SNAPSHOT_PLUGIN, EventFileReader, ScalarSeries, read_fresh_files
 from ._workers import ReadWorkers
 
+#: Runs read per step of a listing: their listings are cached before the next step's files are read,
+#: so a logdir holding more points than the cache's bound is listed with the cache near its bound.
+_LIST_CHUNK = 512
 #: A file read from scratch goes to the reading processes from this size on (smaller ones cost less
 #: to read than to send).
 WORKER_MIN_BYTES = 1 << 20
@@ -80,7 +83,7 @@ class ReaderCache:
     Thread-safe.
     """
 
-    def __init__(self, max_points: int = 50_000_000, max_files: int = 100_000,
+    def __init__(self, max_points: int = 20_000_000, max_files: int = 100_000,
                  max_series_points: int = DEFAULT_SERIES_POINTS, workers: ReadWorkers | None = None):
         self.max_points = max_points
         self.workers = workers  #: reading processes for files read from scratch (None: read in the calling thread)
@@ -341,16 +344,20 @@ def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
     out = []
     if remote is None:
         scanned = _scan(root)
-        cache.read_new([e.path for d, (_, entries) in scanned.items() if d not in cache.listings for e in entries])
     else:
         scanned = remote.scan()
         _remote.fetch([(cache.reader(e.path, e.fs), e) for _, entries in scanned.values() for e in entries])
     cache.forget_runs_below(remote.url if remote is not None else root, keep=scanned)
-    for run_dir, (name, entries) in scanned.items():
-        info = _listing(name, run_dir, entries, cache)
-        if info is not None:
-            info.live = now - info.updated < live_window
-            out.append(info)
+    items = list(scanned.items())
+    for lo in range(0, len(items), _LIST_CHUNK):  # memory stays near the cache's bound on huge logdirs
+        chunk = items[lo : lo + _LIST_CHUNK]
+        if remote is None:
+            cache.read_new([e.path for d, (_, entries) in chunk if d not in cache.listings for e in entries])
+        for run_dir, (name, entries) in chunk:
+            info = _listing(name, run_dir, entries, cache)
+            if info is not None:
+                info.live = now - info.updated < live_window
+                out.append(info)
     names = {r.name for r in out}
     for info in out:
         info.scalars_group = _scalars_group(info, names)
