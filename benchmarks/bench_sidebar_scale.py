@@ -29,6 +29,7 @@ plugin lists every run and tag, and its RSS (as ``bench_tensorboard.py`` does).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -36,6 +37,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -141,11 +143,13 @@ WATCH_FREEZES = """() => {
 }"""
 # Run "Open TensorBoard Runs"; note when the footer first counts every run, then when every row in
 # the DOM has its sparkline.
-OPEN_AND_WATCH = """(count) => {
+OPEN_AND_WATCH = r"""(count) => {
   const footer = document.querySelector('#attn-widget-runs .jp-AttnRuns-footer');
   const list = document.querySelector('#attn-widget-runs .jp-AttnRuns-list');
-  window.__opened = { listed: null, sparks: null };
+  const message = document.querySelector('#attn-widget-runs .jp-AttnRuns-message');
+  window.__opened = { listed: null, sparks: null, meanwhile: null, request: null };
   const t0 = performance.now();
+  requestAnimationFrame(() => setTimeout(() => (window.__opened.meanwhile = `${message.textContent} | ${footer.textContent}`), 500));
   const sparks = () => {
     const rows = list.querySelectorAll('.jp-AttnRuns-run');
     if (rows.length && [...rows].every(r => r.querySelector('.jp-AttnRuns-sparkline'))) {
@@ -157,7 +161,12 @@ OPEN_AND_WATCH = """(count) => {
   const observer = new MutationObserver(() => {
     if (footer.textContent.endsWith(` ${count} of ${count} runs`)) {
       observer.disconnect();
-      requestAnimationFrame(() => setTimeout(() => { window.__opened.listed = performance.now() - t0; sparks(); }));
+      requestAnimationFrame(() => setTimeout(() => {
+        window.__opened.listed = performance.now() - t0;
+        const request = performance.getEntriesByType('resource').filter(e => /\/attn-widget\/runs(\?|$)/.test(e.name)).pop();
+        window.__opened.request = request && { end: request.responseEnd - t0, took: request.duration, bytes: request.decodedBodySize };
+        sparks();
+      }));
     }
   });
   observer.observe(footer, { childList: true, characterData: true, subtree: true });
@@ -235,6 +244,27 @@ def matching(query: str, names: list[str]) -> int:
     return sum(bool(pattern.search(n)) for n in names)
 
 
+@contextlib.contextmanager
+def jupyter_latency(server: LabServer):
+    """Poll Jupyter's ``/api/status`` every 0.2 s while the block runs; yields the latencies (ms)."""
+    latencies: list[float] = []
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.2):
+            t = time.perf_counter()
+            server.api("GET", "api/status")
+            latencies.append(1000 * (time.perf_counter() - t))
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    try:
+        yield latencies
+    finally:
+        done.set()
+        thread.join()
+
+
 def lab_with_root(logdir: str) -> LabServer:
     base = Path(tempfile.mkdtemp(prefix="bench-sidebar-"))
     (base / "config").mkdir()
@@ -271,12 +301,15 @@ def bench_sidebar(logdir: str) -> dict:
             open_lab(page, server)
             page.evaluate(WATCH_FREEZES)
             t_open[0] = time.perf_counter()
-            page.evaluate(OPEN_AND_WATCH, RUNS)
-            page.wait_for_function("() => window.__opened.listed !== null", polling=500, timeout=1_800_000)
+            with jupyter_latency(server) as status_ms:
+                page.evaluate(OPEN_AND_WATCH, RUNS)
+                page.wait_for_function("() => window.__opened.listed !== null", polling=500, timeout=1_800_000)
             out["rss_listed_mb"] = tree_rss_mb(server.proc.pid)
+            out["status_ms"] = sorted(status_ms)
             page.wait_for_function("() => window.__opened.sparks !== null", polling=200, timeout=600_000)
             opened = page.evaluate("() => window.__opened")
             out["listed_s"], out["sparks_s"] = opened["listed"] / 1000, opened["sparks"] / 1000
+            out["meanwhile"], out["request"] = opened["meanwhile"], opened["request"]
             out["listing_requests"] = [round(t, 1) for t in listings]
             freezes = page.evaluate("() => window.__freezes")
             out["longest_task_ms"] = max(freezes, default=0.0)
@@ -341,9 +374,16 @@ def main() -> None:
         f"open → all {RUNS:,} runs listed: {r['listed_s']:.1f} s (server's cold listing included); "
         f"sparklines of the rows in view: {r['sparks_s']:.1f} s; server RSS then {r['rss_listed_mb']:.0f} MB"
     )
+    request, status = r["request"], r["status_ms"]
     print(
-        f"  /runs requests sent meanwhile at (s after open): {r['listing_requests']}; "
-        f"page long tasks: {r['long_tasks']}, longest {r['longest_task_ms']:.0f} ms"
+        f"  the listing: {request['bytes'] / 2**20:.1f} MB of JSON, answered {request['end'] / 1000:.1f} s after open "
+        f"(request {request['took'] / 1000:.1f} s), shown {r['listed_s'] - request['end'] / 1000:.2f} s later; "
+        f"/runs requests sent at (s after open): {r['listing_requests']}"
+    )
+    print(
+        f"  meanwhile the sidebar showed {r['meanwhile']!r}; page long tasks: {r['long_tasks']}, longest "
+        f"{r['longest_task_ms']:.0f} ms; Jupyter's /api/status median {statistics.median(status):.0f} ms, "
+        f"p99 {percentile(status, 0.99):.0f} ms, worst {status[-1]:.0f} ms"
     )
     print(f"warm refresh (button → list re-rendered, HTTP included): {r['warm_refresh_s'] * 1000:.0f} ms")
     keys, handled = r["keys_ms"], r["keys_handled_ms"]
