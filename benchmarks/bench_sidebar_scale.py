@@ -357,6 +357,7 @@ def bench_sidebar(logdir: str) -> dict:
             browser.close()
     finally:
         server.stop()
+        shutil.rmtree(server.root.parent, ignore_errors=True)  # its settings, log and empty notebook root
     return out
 
 
