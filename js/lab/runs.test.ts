@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { IRunInfo } from './api';
-import { allTags, clickSelection, defaultSparkTag, displayName, filterRuns, formatValue, relativeTime, runMatcher, sharedRange } from './runs';
+import { allTags, clickSelection, defaultSparkTag, displayName, filterRuns, formatValue, listMessage, relativeTime, runMatcher, sharedRange } from './runs';
 
 const run = (name: string, tags: string[] = [], hparams: IRunInfo['hparams'] = {}): IRunInfo => ({
   name,
@@ -123,5 +123,19 @@ describe('sharedRange and formatValue', () => {
 
   it('spells NaN and infinities', () => {
     expect([NaN, Infinity, -Infinity, 0.123456, undefined].map(formatValue)).toEqual(['NaN', '+inf', '−inf', '0.1235', '']);
+  });
+});
+
+describe('listMessage', () => {
+  const state = { error: '', loaded: true, total: 5000, shown: 5000, root: '', query: '' };
+  it('says a listing is on its way until the first one arrives, never "no runs"', () => {
+    expect(listMessage({ ...state, loaded: false, total: 0, shown: 0 })).toBe('Listing runs…');
+    expect(listMessage({ ...state, loaded: false, error: 'Cannot read runs: 500' })).toBe('Cannot read runs: 500');
+  });
+  it('explains an empty folder or a filter matching nothing; silent when rows are shown', () => {
+    expect(listMessage({ ...state, total: 0, shown: 0, root: 'logs' })).toMatch(/^No TensorBoard runs in “logs”/);
+    expect(listMessage({ ...state, total: 0, shown: 0 })).toMatch(/^No TensorBoard runs in the runs root/);
+    expect(listMessage({ ...state, shown: 0, query: 'zzz' })).toBe('No runs match “zzz”.');
+    expect(listMessage(state)).toBe('');
   });
 });

@@ -33,6 +33,25 @@ export function filterRuns(runs: IRunInfo[], query: string, root = ''): IRunInfo
 }
 
 /**
+ * What the sidebar says above its list, '' when the rows speak for themselves: the listing's
+ * error; "Listing runs…" until the first listing arrives (a cold listing reads every event file
+ * once: minutes for thousands of runs, and an empty list meanwhile would read as "no runs"); that
+ * the listed folder holds no runs; that none matches the filter `query`.
+ */
+export function listMessage(state: { error: string; loaded: boolean; total: number; shown: number; root: string; query: string }): string {
+  if (state.error) {
+    return state.error;
+  }
+  if (!state.loaded) {
+    return 'Listing runs…';
+  }
+  if (state.total === 0) {
+    return `No TensorBoard runs in ${state.root ? `“${state.root}”` : 'the runs root'}: a run is a folder holding *tfevents* files.`;
+  }
+  return state.shown === 0 ? `No runs match “${state.query}”.` : '';
+}
+
+/**
  * The tag sparklines show by default: the training loss. Tags of hparams sessions (their final
  * metrics) never count. Preference: a tag with "loss" and "train", then any "loss", then the tag
  * most runs share, then the first.

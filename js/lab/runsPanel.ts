@@ -5,7 +5,7 @@ import { Panel, Widget } from '@lumino/widgets';
 import { fetchScalars, type IRunInfo } from './api';
 import { runsIcon } from './icons';
 import { followActive, listKeyAction, scrollToRow } from './listNavigation';
-import { allTags, clickSelection, defaultSparkTag, displayName, filterRuns, formatValue, relativeTime, runMatcher, sharedRange } from './runs';
+import { allTags, clickSelection, defaultSparkTag, displayName, filterRuns, formatValue, listMessage, relativeTime, runMatcher, sharedRange } from './runs';
 import type { RunsModel } from './runsModel';
 import { sparkline } from './sparkline';
 import { visibleRange } from './virtualList';
@@ -188,15 +188,8 @@ export class RunsPanel extends SidePanel {
       this.active
     );
     this.activeName = this.visible[this.active]?.name ?? null;
-    this.message.textContent =
-      error ||
-      (!this.model.loaded
-        ? ''
-        : runs.length === 0
-          ? `No TensorBoard runs in ${root ? `“${root}”` : 'the runs root'}: a run is a folder holding *tfevents* files.`
-          : this.visible.length === 0
-            ? `No runs match “${this.filter.value}”.`
-            : '');
+    const loaded = this.model.loaded;
+    this.message.textContent = listMessage({ error, loaded, total: runs.length, shown: this.visible.length, root, query: this.filter.value });
     this.message.classList.toggle('jp-mod-error', !!error);
     const rootWarnings = error ? [] : roots.flatMap(r => r.warnings.map(w => `⚠ ${r.name || 'runs root'}: ${w}`));
     if (rootWarnings.length) {
@@ -204,7 +197,8 @@ export class RunsPanel extends SidePanel {
     }
     this.message.classList.toggle('jp-mod-warn', rootWarnings.length > 0);
     this.list.style.height = `${this.visible.length * ROW_HEIGHT}px`;
-    this.footer.textContent = `/${root} · ${this.visible.length} of ${runs.length} runs`;
+    this.list.setAttribute('aria-busy', String(!loaded && !error));
+    this.footer.textContent = `/${root} · ${loaded ? `${this.visible.length} of ${runs.length} runs` : 'listing…'}`;
     this.footer.title = 'Listed folder, relative to the runs root (setting: logdir)';
     this.renderRows();
   }

@@ -2,6 +2,7 @@
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -268,16 +269,30 @@ def test_auto_refresh_follows_a_growing_run(lab, page, logdir):
 
 def test_sidebar_explains_empty_or_unreadable_logdir(lab, page):
     (lab.root / "empty").mkdir()
-    for logdir_setting, message in [
-        ("empty", "No TensorBoard runs in “empty”"),
-        ("../outside", "Cannot read runs in “../outside”"),
-    ]:
-        configure(lab, logdir=logdir_setting)
-        open_sidebar(page, lab)
-        text = page.locator("#attn-widget-runs .jp-AttnRuns-message")
-        text.wait_for()
-        assert message in text.inner_text()
-        assert runs(page).count() == 0
+    message = page.locator("#attn-widget-runs .jp-AttnRuns-message")
+    listing = re.compile(r"/attn-widget/runs(\?|$)")
+    held = []
+    page.route(listing, lambda route: held.append(route))  # the listing waits until let go, like a cold one of 5,000 runs
+    configure(lab, logdir="empty")
+    open_sidebar(page, lab)
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the sidebar did not ask for its runs"
+    assert message.inner_text() == "Listing runs…"  # on its way, not "no runs"
+    assert page.locator("#attn-widget-runs .jp-AttnRuns-footer").inner_text().endswith("listing…")
+    assert runs_list(page).get_attribute("aria-busy") == "true"
+    for route in held:
+        route.continue_()
+    page.unroute(listing)
+    message.filter(has_text="No TensorBoard runs in “empty”").wait_for()
+    assert runs_list(page).get_attribute("aria-busy") == "false"
+
+    configure(lab, logdir="../outside")
+    open_sidebar(page, lab)
+    message.filter(has_text="Cannot read runs in “../outside”").wait_for()
+    assert runs(page).count() == 0
 
 
 def test_chart_groups_options_add_scalars_nonfinite_and_hparams(lab, page):
