@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { IRunInfo } from './api';
-import { allTags, clickSelection, defaultSparkTag, displayName, filterRuns, formatValue, listMessage, relativeTime, runMatcher, sharedRange } from './runs';
+import {
+  allTags,
+  clickSelection,
+  defaultSparkTag,
+  displayName,
+  filterRuns,
+  formatValue,
+  listMessage,
+  nestScalarsGroups,
+  relativeTime,
+  runMatcher,
+  scalarsGroupTitle,
+  sharedRange
+} from './runs';
 
 const run = (name: string, tags: string[] = [], hparams: IRunInfo['hparams'] = {}): IRunInfo => ({
   name,
@@ -55,6 +68,50 @@ describe('filterRuns', () => {
   it('looks at the names below the listed folder only', () => {
     expect(filterRuns(runs, 'bert', 'bert').map(r => r.name)).toEqual([]);
     expect(filterRuns(runs, '1e-4', 'bert').map(r => r.name)).toEqual(['bert/lr-1e-4']);
+  });
+});
+
+describe('nestScalarsGroups', () => {
+  // what torch's add_scalars("loss", {train, val}) writes below run logs/exp, sorted by name
+  const series = (name: string, parent: string, key: string): IRunInfo => ({ ...run(name, ['loss']), scalars_group: { parent, tag: 'loss', key } });
+  const runs = [
+    run('logs/exp'),
+    run('logs/exp/a'),
+    series('logs/exp/loss_train', 'logs/exp', 'train'),
+    series('logs/exp/loss_val', 'logs/exp', 'val'),
+    run('logs/exp2'),
+    series('logs/exp2/loss_train', 'logs/exp2', 'train')
+  ];
+
+  it('puts the add_scalars folders directly after their parent, in their order', () => {
+    const { runs: ordered, children } = nestScalarsGroups(runs);
+    expect(ordered.map(r => r.name)).toEqual(['logs/exp', 'logs/exp/loss_train', 'logs/exp/loss_val', 'logs/exp/a', 'logs/exp2', 'logs/exp2/loss_train']);
+    expect([...children].sort()).toEqual(['logs/exp/loss_train', 'logs/exp/loss_val', 'logs/exp2/loss_train']);
+  });
+
+  it('leaves a folder whose parent is filtered out in place, as a run of its own', () => {
+    const { runs: ordered, children } = nestScalarsGroups(filterRuns(runs, 'train'));
+    expect(ordered.map(r => r.name)).toEqual(['logs/exp/loss_train', 'logs/exp2/loss_train']);
+    expect(children.size).toBe(0);
+  });
+
+  it('puts the folders of a folder after it in turn', () => {
+    const inner = series('logs/exp/loss_train/x_a', 'logs/exp/loss_train', 'a');
+    expect(nestScalarsGroups([...runs.slice(0, 3), inner]).runs.map(r => r.name)).toEqual([
+      'logs/exp',
+      'logs/exp/loss_train',
+      'logs/exp/loss_train/x_a',
+      'logs/exp/a'
+    ]);
+  });
+
+  it('changes nothing without add_scalars folders', () => {
+    const plain = ['b', 'a/x', 'a'].map(n => run(n));
+    expect(nestScalarsGroups(plain).runs).toEqual(plain);
+  });
+
+  it('titles a folder by what it is and its full name', () => {
+    expect(scalarsGroupTitle(runs[2], 'logs')).toBe('add_scalars("loss") series “train” of run exp\nlogs/exp/loss_train');
   });
 });
 

@@ -32,6 +32,58 @@ export function filterRuns(runs: IRunInfo[], query: string, root = ''): IRunInfo
   return runs.filter(r => test(displayName(r.name, root)));
 }
 
+/** Runs in list order, and the names of those shown as children under their parent run. */
+export interface INestedRuns {
+  runs: IRunInfo[];
+  children: Set<string>;
+}
+
+/**
+ * `runs` (in their order) with each `add_scalars` folder (`scalars_group`) moved directly after its
+ * parent run when the parent is among `runs`, in the folders' own order; a folder whose parent is
+ * not among them (filtered out) keeps its place. Folders of a nested folder follow it in turn (a
+ * parent is a folder above its child, as the server finds them, so there is no cycle).
+ */
+export function nestScalarsGroups(runs: IRunInfo[]): INestedRuns {
+  const listed = new Set(runs.map(r => r.name));
+  const below = new Map<string, IRunInfo[]>();
+  const children = new Set<string>();
+  for (const run of runs) {
+    const parent = run.scalars_group?.parent;
+    if (parent !== undefined && listed.has(parent)) {
+      const siblings = below.get(parent);
+      if (siblings) {
+        siblings.push(run);
+      } else {
+        below.set(parent, [run]);
+      }
+      children.add(run.name);
+    }
+  }
+  const ordered: IRunInfo[] = [];
+  const emit = (run: IRunInfo): void => {
+    ordered.push(run);
+    for (const child of below.get(run.name) ?? []) {
+      emit(child);
+    }
+  };
+  for (const run of runs) {
+    if (!children.has(run.name)) {
+      emit(run);
+    }
+  }
+  return { runs: ordered, children };
+}
+
+/** The tooltip of an `add_scalars` folder shown under its parent: what it is, then its full name. */
+export function scalarsGroupTitle(run: IRunInfo, root: string): string {
+  const group = run.scalars_group;
+  if (!group) {
+    return run.name;
+  }
+  return `add_scalars("${group.tag}") series “${group.key}” of run ${displayName(group.parent, root)}\n${run.name}`;
+}
+
 /**
  * What the sidebar says above its list, '' when the rows speak for themselves: the listing's
  * error; "Listing runs…" until the first listing arrives (a cold listing reads every event file

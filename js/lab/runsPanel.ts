@@ -5,7 +5,20 @@ import { Panel, Widget } from '@lumino/widgets';
 import { fetchScalars, type IRunInfo } from './api';
 import { runsIcon } from './icons';
 import { followActive, listKeyAction, scrollToRow } from './listNavigation';
-import { allTags, clickSelection, defaultSparkTag, displayName, filterRuns, formatValue, listMessage, relativeTime, runMatcher, sharedRange } from './runs';
+import {
+  allTags,
+  clickSelection,
+  defaultSparkTag,
+  displayName,
+  filterRuns,
+  formatValue,
+  listMessage,
+  nestScalarsGroups,
+  relativeTime,
+  runMatcher,
+  scalarsGroupTitle,
+  sharedRange
+} from './runs';
 import type { RunsModel } from './runsModel';
 import { sparkline } from './sparkline';
 import { visibleRange } from './virtualList';
@@ -38,7 +51,8 @@ interface ISpark {
 /**
  * The left-sidebar view of a `RunsModel`: a regex filter, the sparkline tag, and a virtualised
  * list (only the rows in view exist in the DOM) of runs with live/stale mark, colour, last step,
- * update time, warnings and a sparkline with its last value. Sparklines are fetched only for rows
+ * update time, warnings and a sparkline with its last value; the folders torch's `add_scalars`
+ * writes are child rows right under their parent run. Long names elide at their start. Sparklines are fetched only for rows
  * in view; runs sharing the tag share one y scale. The model polls only while this is shown.
  * Clicking runs (ctrl/cmd toggles, shift extends) selects them and calls `onPlot`. From the
  * keyboard the list is one tab stop, a multi-select listbox whose active row is named by
@@ -50,6 +64,8 @@ export class RunsPanel extends SidePanel {
   config: IConfig = { logdir: '', refreshInterval: 10, sparklineTag: '', maxPoints: 1000 };
   selected = new Set<string>();
   private visible: IRunInfo[] = [];
+  /** Names of the `add_scalars` folders in `visible` shown as children right under their parent. */
+  private nested = new Set<string>();
   private anchor = -1;
   /** Index in `visible` of the row the keyboard acts on (-1: none yet), and its run's name. */
   private active = -1;
@@ -181,7 +197,7 @@ export class RunsPanel extends SidePanel {
     const matcher = runMatcher(this.filter.value);
     this.filter.classList.toggle('jp-mod-invalid', !matcher.valid);
     this.filter.title = matcher.valid ? 'Regular expression, case-insensitive' : 'Not a valid regular expression: matched as text';
-    this.visible = filterRuns(runs, this.filter.value, root);
+    ({ runs: this.visible, children: this.nested } = nestScalarsGroups(filterRuns(runs, this.filter.value, root)));
     this.active = followActive(
       this.visible.map(r => r.name),
       this.activeName,
@@ -345,9 +361,21 @@ export class RunsPanel extends SidePanel {
       group.textContent = run.group;
       group.title = `root “${run.group}”`;
     }
+    const root = this.model.root || run.group || '';
+    const child = this.nested.has(run.name); // an add_scalars series, shown under its parent run
+    li.classList.toggle('jp-mod-child', child);
+    if (child) {
+      const branch = el('span', 'jp-AttnRuns-branch', line);
+      branch.textContent = '↳';
+      branch.setAttribute('aria-hidden', 'true');
+    }
     const name = el('span', 'jp-AttnRuns-name', line);
-    name.textContent = displayName(run.name, this.model.root || run.group || '');
-    name.title = run.name;
+    // the text in an ltr isolate inside an rtl box: a long name elides at its start, so its end,
+    // which tells runs apart, stays visible (and innerText stays exactly the name)
+    const nameText = el('bdi', '', name);
+    nameText.dir = 'ltr';
+    nameText.textContent = child ? run.scalars_group!.key : displayName(run.name, root);
+    name.title = child ? scalarsGroupTitle(run, root) : run.name;
     if (run.snapshots) {
       const timeline = el('button', 'jp-AttnRuns-snapshots', line);
       timeline.textContent = '◉';

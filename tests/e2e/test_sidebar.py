@@ -295,6 +295,20 @@ def test_sidebar_explains_empty_or_unreadable_logdir(lab, page):
     assert runs(page).count() == 0
 
 
+LONG_RUN = "lr_sweep_2024-06-01.cosine-warmup/batch_512/exp3/run_lr0.1"
+
+# Where a name's text lies against its (clipping) box, in px: the box, the first character's left
+# edge, the span of the last path segment, and whether the text overflows the box.
+SHOWN_TEXT = """(name) => {
+  const text = name.querySelector('bdi').firstChild, box = name.getBoundingClientRect();
+  const range = (from, to) => { const r = document.createRange(); r.setStart(text, from); r.setEnd(text, to);
+                                return r.getBoundingClientRect(); };
+  const n = text.length, tail = range(text.data.lastIndexOf('/') + 1, n);
+  return { box: [box.left, box.right], first: range(0, 1).left, tail: [tail.left, tail.right],
+           overflows: name.scrollWidth > name.clientWidth };
+}"""
+
+
 def test_chart_groups_options_add_scalars_nonfinite_and_hparams(lab, page):
     from torch.utils.tensorboard import SummaryWriter
 
@@ -310,12 +324,64 @@ def test_chart_groups_options_add_scalars_nonfinite_and_hparams(lab, page):
     with SummaryWriter(str(root / "exp2")) as w:
         w.add_scalar("train/loss", 0.5, 0)
         w.add_hparams({"lr": 0.01, "opt": "sgd"}, {"hparam/acc": 0.9}, run_name="hp")
+    with SummaryWriter(str(root / LONG_RUN)) as w:
+        w.add_scalar("train/loss", 0.5, 0)
     configure(lab, logdir="tb_charts")
     open_sidebar(page, lab)
     runs(page).filter(has_text="exp2").first.wait_for()
-    runs(page).filter(has=page.locator('.jp-AttnRuns-name:text-is("exp")')).click()
+    sparklines = "() => document.querySelectorAll('#attn-widget-runs .jp-AttnRuns-sparkline').length === 3"
+    page.wait_for_function(sparklines)  # the runs with train/loss: rows are no longer re-created
+
+    # add_scalars folders are child rows right under their parent (exp/hp sorts between them),
+    # indented, labelled by their key, selectable and plottable on their own from the keyboard
+    assert runs(page).evaluate_all("rs => rs.map(r => r.dataset.run.slice('tb_charts/'.length))") == [
+        "exp",
+        "exp/loss_train",
+        "exp/loss_val",
+        "exp/hp",
+        "exp2",
+        "exp2/hp",
+        LONG_RUN,
+    ]
+    assert names(page)[:4] == ["exp", "train", "val", "exp/hp"]
+    child = runs(page).nth(1)
+    assert child.evaluate("r => r.classList.contains('jp-mod-child')")
+    assert child.locator(".jp-AttnRuns-branch").inner_text() == "↳"
+    assert child.locator(".jp-AttnRuns-name").get_attribute("title") == (
+        'add_scalars("loss") series “train” of run exp\ntb_charts/exp/loss_train'
+    )
+    x = lambda row: row.locator(".jp-AttnRuns-name").bounding_box()["x"]  # noqa: E731
+    assert x(child) >= x(runs(page).nth(0)) + 20 and x(runs(page).nth(3)) == x(runs(page).nth(0))
+    runs_list(page).focus()
+    page.keyboard.press("Home")
+    page.keyboard.press("ArrowDown")
+    assert active_run(page) == "tb_charts/exp/loss_train"
+    page.keyboard.press("Space")
+    assert runs(page).evaluate_all("rs => rs.filter(r => r.ariaSelected === 'true').map(r => r.dataset.run)") == [
+        "tb_charts/exp/loss_train"
+    ]
+    page.keyboard.press("Enter")
+    page.locator('.jp-AttnScalars-chart[data-tag="loss"] canvas').wait_for()
+    assert page.locator(".jp-AttnScalars-chart").count() == 1  # the series alone, not its parent
+    filter_box = page.locator("#attn-widget-runs .jp-AttnRuns-filter")
+    filter_box.fill("loss_")  # the parent filtered out: the series show their full names
+    assert names(page) == ["exp/loss_train", "exp/loss_val"]
+    assert runs(page).evaluate_all("rs => rs.filter(r => r.classList.contains('jp-mod-child')).length") == 0
+    filter_box.fill("")
+
+    # a long name elides at its start: the end that tells runs apart stays in view
+    long_name = runs(page).filter(has_text="run_lr0.1").locator(".jp-AttnRuns-name")
+    assert long_name.inner_text() == LONG_RUN and long_name.get_attribute("title") == f"tb_charts/{LONG_RUN}"
+    shown = long_name.evaluate(SHOWN_TEXT)
+    assert shown["overflows"], shown
+    (left, right), (tail_left, tail_right) = shown["box"], shown["tail"]
+    assert shown["first"] < left - 50 and left - 0.5 <= tail_left < tail_right <= right + 0.5, shown
+    short = runs(page).nth(0).locator(".jp-AttnRuns-name").evaluate(SHOWN_TEXT)  # "exp": left-aligned
+    assert not short["overflows"] and short["first"] == pytest.approx(left, abs=0.5) == short["box"][0], short
+
+    page.locator('#attn-widget-runs [data-run="tb_charts/exp"]').click()
     panel = page.locator(".jp-AttnScalars")
-    panel.locator(".jp-AttnScalars-chart canvas").first.wait_for()
+    panel.locator('.jp-AttnScalars-chart[data-tag="train/loss"] canvas').wait_for()
 
     groups = panel.locator("details.jp-AttnScalars-group")
     assert groups.evaluate_all("gs => gs.map(g => g.dataset.group)") == ["loss", "lr", "train"]
