@@ -53,7 +53,7 @@ DEFAULT_MAX_POINTS = 1000
 MAX_POINTS = 10_000  #: larger max_points are capped: a chart is never wider than this
 #: Answers downsampling this many points or more are computed in the reading processes (LTTB is a
 #: Python loop per bucket: ~5 ms per 1,000-point tag, time the event loop would wait for the GIL).
-_WORKER_MIN_POINTS = 20_000
+_WORKER_MIN_POINTS = 4_096
 
 
 class TensorBoardRuns(Configurable):
