@@ -207,6 +207,29 @@ def test_large_file_matches_event_accumulator(tmp_path):
         np.testing.assert_array_equal(ours[tag].wall_times, [e.wall_time for e in events])
 
 
+def test_many_tags_per_step_match_event_accumulator(tmp_path):
+    """40 tags of varied names logged every step (a period of 40 record lengths, broken at the step
+    varint's 127 → 128 and by a stray tag every 97 steps): the vectorised framing's long periods."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from torch.utils.tensorboard import SummaryWriter
+
+    tags = [f"{group}/{'x' * (k % 7)}m{k}" for k, group in enumerate(["train", "val", "grad/norm", "lr"] * 10)]
+    with SummaryWriter(str(tmp_path), max_queue=5000) as w:
+        for step in range(400):
+            for k, tag in enumerate(tags):
+                w.add_scalar(tag, step * 0.5 - k, step)
+            if step % 97 == 0:
+                w.add_scalar("stray", step, step)
+    ours = read_scalars(tmp_path, cache=ReaderCache(max_series_points=20_000))
+    acc = EventAccumulator(str(tmp_path), size_guidance={"scalars": 0})
+    acc.Reload()
+    assert sorted(ours) == sorted(acc.Tags()["scalars"])
+    for tag in [*tags, "stray"]:
+        events = acc.Scalars(tag)
+        np.testing.assert_array_equal(ours[tag].steps, [e.step for e in events])
+        np.testing.assert_array_equal(ours[tag].values, np.float32([e.value for e in events]))
+
+
 def test_truncated_copy_resumes_when_the_file_grows(classic_file, tmp_path):
     full = classic_file.read_bytes()
     recs = records(classic_file)
