@@ -272,7 +272,9 @@ def test_sidebar_explains_empty_or_unreadable_logdir(lab, page):
     message = page.locator("#attn-widget-runs .jp-AttnRuns-message")
     listing = re.compile(r"/attn-widget/runs(\?|$)")
     held = []
-    page.route(listing, lambda route: held.append(route))  # the listing waits until let go, like a cold one of 5,000 runs
+    page.route(
+        listing, lambda route: held.append(route)
+    )  # the listing waits until let go, like a cold one of 5,000 runs
     configure(lab, logdir="empty")
     open_sidebar(page, lab)
     for _ in range(200):
