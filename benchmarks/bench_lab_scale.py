@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "e2e"))
 
-from lab import LabServer  # noqa: E402
+from lab import LabServer, chromium_page  # noqa: E402
 from notebook import open_notebook, run_cell, write_notebook  # noqa: E402
 
 DATA = """
@@ -34,19 +34,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--length", type=int, default=1024)
     args = ap.parse_args()
-    from playwright.sync_api import sync_playwright
-
     server = LabServer(Path(tempfile.mkdtemp(prefix="bench-lab-")))
     try:
         server.wait_ready()
         write_notebook(server, "scale.ipynb", [DATA.format(n=args.length), WIDGET.format(n=args.length)])
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(120_000)
+        with chromium_page(120_000) as page:
             open_notebook(page, server, "scale.ipynb")
             run_cell(page, 0)  # the attention's queries and keys (not timed)
             t0 = time.perf_counter()
@@ -67,7 +59,6 @@ def main() -> None:
                     "(n) => Number(document.querySelector('.attn-widget').dataset.tiles ?? 0) > n", arg=tiles
                 )
                 opened.append((time.perf_counter() - t1) * 1000)
-            browser.close()
     finally:
         server.stop()
     print(

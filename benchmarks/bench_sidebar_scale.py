@@ -50,7 +50,7 @@ sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))
 sys.path.insert(0, str(HERE))
 
 from bench_tensorboard import bench_tensorboard, percentile, tree_rss_mb  # noqa: E402
-from lab import LabServer, open_lab  # noqa: E402
+from lab import LabServer, chromium_page, open_lab  # noqa: E402
 
 RUNS = 5000
 EXPERIMENTS = 50
@@ -276,20 +276,12 @@ def lab_with_root(logdir: str) -> LabServer:
 
 
 def bench_sidebar(logdir: str) -> dict:
-    from playwright.sync_api import sync_playwright
-
     names = [run_name(i) for i in range(RUNS)]
     out: dict = {}
     server = lab_with_root(logdir)
     try:
         server.wait_ready()
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(900_000)
+        with chromium_page(900_000) as page:
             listings: list[float] = []
             t_open = [0.0]
             page.on(
@@ -354,7 +346,6 @@ def bench_sidebar(logdir: str) -> dict:
                 out[label] = page.evaluate("() => window.__chartMs") / 1000
                 row = page.locator(f"{SIDEBAR} .jp-AttnRuns-run").nth(-3)
             out["rss_end_mb"] = tree_rss_mb(server.proc.pid)
-            browser.close()
     finally:
         server.stop()
         shutil.rmtree(server.root.parent, ignore_errors=True)  # its settings, log and empty notebook root

@@ -20,7 +20,7 @@ from pathlib import Path
 TESTS = Path(__file__).resolve().parents[1] / "tests"
 sys.path.insert(0, str(TESTS / "e2e"))
 
-from lab import LabServer  # noqa: E402
+from lab import LabServer, chromium_page  # noqa: E402
 from notebook import open_notebook, run_cell, write_notebook  # noqa: E402
 
 SETUP = """
@@ -71,19 +71,11 @@ def main() -> None:
     ap.add_argument("--snapshots", type=int, default=100)
     ap.add_argument("--moves", type=int, default=25)
     args = ap.parse_args()
-    from playwright.sync_api import sync_playwright
-
     server = LabServer(Path(tempfile.mkdtemp(prefix="bench-scrub-")))
     try:
         server.wait_ready()
         write_notebook(server, "scrub.ipynb", [SETUP.format(tests=str(TESTS), snapshots=args.snapshots)])
-        with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path="/usr/bin/chromium",
-                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(300_000)
+        with chromium_page(300_000) as page:
             open_notebook(page, server, "scrub.ipynb")
             t0 = time.perf_counter()
             run_cell(page, 0)
@@ -100,7 +92,6 @@ def main() -> None:
                 slider.fill(str(index))
                 page.wait_for_function("() => window.__scrubMs !== null")
                 times.append(page.evaluate("() => window.__scrubMs"))
-            browser.close()
     finally:
         server.stop()
     times.sort()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json as _json
 import os
 import secrets
@@ -22,6 +23,29 @@ _USER_SETTINGS = {
         "checkForUpdates": False,
     },
 }
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's (Playwright cannot download its own browsers offline)
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+
+@contextlib.contextmanager
+def chromium_page(timeout_ms: int, viewport: dict | None = None):
+    """A page of a fresh headless Chromium (for benchmarks; tests use the ``page`` fixture), its
+    Playwright calls waiting ``timeout_ms`` at most."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport=viewport or {"width": 1400, "height": 1000})
+            page.set_default_timeout(timeout_ms)
+            yield page
+        finally:
+            browser.close()
 
 
 def _free_port() -> int:
