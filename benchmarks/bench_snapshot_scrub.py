@@ -81,7 +81,9 @@ def log_run(run: Path, snapshots: int) -> None:
 
     tok = make_tokenizer(Path(tempfile.mkdtemp()))
     torch.manual_seed(0)
-    config = tf.GPT2Config(n_layer=12, n_head=12, n_embd=96, n_positions=256, vocab_size=len(tok), initializer_range=0.2)
+    config = tf.GPT2Config(
+        n_layer=12, n_head=12, n_embd=96, n_positions=256, vocab_size=len(tok), initializer_range=0.2
+    )
     model = tf.GPT2LMHeadModel(config)
     probe = " ".join(WORDS[i % len(WORDS)] for i in range(126))  # + [CLS] [SEP]: 128 tokens
     with SummaryWriter(str(run)) as writer:
@@ -121,7 +123,10 @@ def bench_widget(page, server, run: Path, positions: list[int]) -> list[str]:
     page.locator(CANVAS).wait_for(state="visible")
     opened = time.perf_counter() - t0
     times = time_moves(page, page.locator(".attn-widget input.aw-step"), WATCH_WIDGET, positions, lambda _: CANVAS)
-    return [f"widget heatmap: read and first painted {opened:.1f} s", figures("widget heatmap, step change repainted", times)]
+    return [
+        f"widget heatmap: read and first painted {opened:.1f} s",
+        figures("widget heatmap, step change repainted", times),
+    ]
 
 
 def bench_timeline(page, server, run: Path, steps: list[int], positions: list[int]) -> list[str]:
@@ -132,7 +137,8 @@ def bench_timeline(page, server, run: Path, steps: list[int], positions: list[in
     t0 = time.perf_counter()
     runs(page).filter(has_text=run.name).locator(".jp-AttnRuns-snapshots").click()
     page.wait_for_function(
-        "s => document.querySelector('#attn-widget-timeline .jp-AttnTimeline-heads')?.dataset.step === s", arg=str(steps[-1])
+        "s => document.querySelector('#attn-widget-timeline .jp-AttnTimeline-heads')?.dataset.step === s",
+        arg=str(steps[-1]),
     )
     opened = time.perf_counter() - t0
     slider = page.locator(f"{TIMELINE} .jp-AttnTimeline-scrubber")
