@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +14,7 @@ from jupyter_server.utils import url_path_join
 from test_server_runs import error_of, get_json, jp_server_config, on_server_loop  # noqa: F401 - a fixture
 from tiny_models import make_model, make_tokenizer
 from torch.utils.tensorboard import SummaryWriter
+from tornado.httpclient import HTTPClientError
 
 from attn_widget.tensorboard import log_attention, read_attention
 
@@ -61,6 +64,58 @@ async def test_steps_texts_and_one_snapshot_in_compact_form(jp_fetch, logs):
     assert answer["shape"] == list(expected.shape)
 
 
+def unframe(body: bytes) -> tuple[dict, np.ndarray]:
+    """Metadata and uint8 block (layers, heads, query, key) of a binary answer: uint32 LE header length,
+    that UTF-8 JSON, the block."""
+    (length,) = struct.unpack_from("<I", body)
+    meta = json.loads(body[4 : 4 + length].decode("utf-8"))
+    return meta, np.frombuffer(body[4 + length :], np.uint8).reshape(meta["shape"])
+
+
+@on_server_loop
+async def test_binary_form_carries_the_same_snapshot_without_base64(jp_fetch, logs):
+    params = {"run": "logs/trained", "step": "10", "text": "0"}
+    as_json = await get_json(jp_fetch, "snapshots", "attention", **params)
+    by_accept = await jp_fetch(
+        "attn-widget", "snapshots", "attention", params=params, headers={"Accept": "application/octet-stream"}
+    )
+    by_query = await jp_fetch("attn-widget", "snapshots", "attention", params={**params, "format": "binary"})
+    for response in (by_accept, by_query):
+        assert response.code == 200 and response.headers["Content-Type"] == "application/octet-stream"
+        meta, block = unframe(response.body)
+        assert meta == {k: v for k, v in as_json.items() if k != "data"}
+        assert block.tobytes() == base64.b64decode(as_json["data"])
+        assert len(response.body) == 4 + len(json.dumps(meta).encode()) + block.size  # raw bytes, no base64
+    expected = read_attention(logs / "trained").get(10, 0)
+    weights = block / np.float32(255) * np.array(meta["scale"], np.float32)[:, :, None, None]
+    np.testing.assert_allclose(weights, expected.attention, atol=1 / 510 + 1e-6)
+    forced = await jp_fetch(
+        "attn-widget",
+        "snapshots",
+        "attention",
+        params={**params, "format": "json"},
+        headers={"Accept": "application/octet-stream"},
+    )
+    assert forced.headers["Content-Type"].startswith("application/json") and json.loads(forced.body) == as_json
+
+
+@on_server_loop
+async def test_binary_requests_get_json_errors(jp_fetch, logs):
+    binary = {"Accept": "application/octet-stream"}
+    cases = [
+        ({"run": "logs/trained", "step": "15"}, 404, "no attention snapshot at step 15"),
+        ({"run": "logs/trained", "step": "ten"}, 400, "integers"),
+        ({"run": "../outside", "step": "10"}, 400, "'..'"),
+        ({"run": "logs/trained", "step": "10", "format": "png"}, 400, "format must be 'json' or 'binary'"),
+    ]
+    for params, code, words in cases:
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch("attn-widget", "snapshots", "attention", params=params, headers=binary)
+        response = info.value.response
+        assert info.value.code == code and response.headers["Content-Type"].startswith("application/json"), params
+        assert words in json.loads(response.body)["message"], params
+
+
 @on_server_loop
 async def test_a_live_run_shows_new_snapshots(jp_fetch, logs, tmp_path):
     assert (await get_json(jp_fetch, "snapshots", run="logs/trained"))["steps"] == [10, 20]
@@ -88,6 +143,7 @@ async def test_bad_requests_get_clear_errors(jp_fetch, logs, jp_root_dir):
 
 @on_server_loop
 async def test_snapshots_require_auth(http_server_client, jp_base_url, logs):
-    for path in ("snapshots?run=logs/trained", "snapshots/attention?run=logs/trained&step=10"):
+    paths = ("snapshots?run=logs/trained", "snapshots/attention?run=logs/trained&step=10")
+    for path in (*paths, f"{paths[1]}&format=binary"):
         response = await http_server_client.fetch(url_path_join(jp_base_url, "attn-widget", path), raise_error=False)
         assert response.code in (401, 403), path

@@ -53,11 +53,11 @@ export interface IScalarsResponse {
 }
 
 /**
- * Call `{baseUrl}attn-widget/<endPoint>` (the JupyterLab extension template's `requestAPI`).
+ * Call `{baseUrl}attn-widget/<endPoint>` and return the response of a success status.
  * Throws `ServerConnection.NetworkError` when the server cannot be reached and
- * `ServerConnection.ResponseError` (with the server's message) for an error status.
+ * `ServerConnection.ResponseError` (with the server's JSON message) for an error status.
  */
-export async function requestAPI<T>(endPoint: string, init: RequestInit = {}): Promise<T> {
+async function fetchAPI(endPoint: string, init: RequestInit = {}): Promise<Response> {
   const settings = ServerConnection.makeSettings();
   const url = URLExt.join(settings.baseUrl, 'attn-widget', endPoint);
   let response: Response;
@@ -66,17 +66,25 @@ export async function requestAPI<T>(endPoint: string, init: RequestInit = {}): P
   } catch (error) {
     throw new ServerConnection.NetworkError(error as TypeError);
   }
-  const text = await response.text();
-  let body: any = null;
-  try {
-    body = text ? JSON.parse(text) : null;
-  } catch {
-    body = text;
-  }
   if (!response.ok) {
+    const body = parseBody(await response.text());
     throw new ServerConnection.ResponseError(response, body?.message ?? `${response.status} ${response.statusText}`);
   }
-  return body as T;
+  return response;
+}
+
+/** A response body as JSON, else as the text itself (null when empty). */
+function parseBody(text: string): any {
+  try {
+    return text ? JSON.parse(text) : null;
+  } catch {
+    return text;
+  }
+}
+
+/** `fetchAPI` answered with JSON (the JupyterLab extension template's `requestAPI`). */
+export async function requestAPI<T>(endPoint: string, init: RequestInit = {}): Promise<T> {
+  return parseBody(await (await fetchAPI(endPoint, init)).text()) as T;
 }
 
 /** The runs of `logdir`; `fresh` (a user's refresh) skips the listing the server keeps for 1 s. */
@@ -132,10 +140,32 @@ export function fetchSnapshotSteps(run: string): Promise<ISnapshotSteps> {
   return requestAPI(`snapshots${URLExt.objectToQueryString({ run })}`);
 }
 
-/** The attention of probe text `text` (an index) of `run` at `step`. */
+/**
+ * The attention of probe text `text` (an index) of `run` at `step`, in the endpoint's binary form
+ * (raw bytes, not base64 in JSON: see `decodeSnapshotFrame`).
+ */
 export async function fetchSnapshot(run: string, step: number, text: number): Promise<ISnapshot> {
-  const body = await requestAPI<Omit<ISnapshot, 'data'> & { data: string }>(
-    `snapshots/attention${URLExt.objectToQueryString({ run, step: String(step), text: String(text) })}`
-  );
-  return { ...body, data: Uint8Array.from(atob(body.data), c => c.charCodeAt(0)) };
+  const response = await fetchAPI(`snapshots/attention${URLExt.objectToQueryString({ run, step: String(step), text: String(text) })}`, {
+    headers: { Accept: 'application/octet-stream' }
+  });
+  return decodeSnapshotFrame(await response.arrayBuffer());
+}
+
+/**
+ * A snapshot from the binary answer of `GET attn-widget/snapshots/attention` (documented in
+ * attn_widget/server/snapshots.py): a little-endian uint32 length, that many bytes of UTF-8 JSON
+ * metadata, then the uint8 block (layers, heads, query, key), viewed in place (not copied).
+ */
+export function decodeSnapshotFrame(buffer: ArrayBuffer): ISnapshot {
+  const length = buffer.byteLength >= 4 ? new DataView(buffer).getUint32(0, true) : -1;
+  if (length < 0 || 4 + length > buffer.byteLength) {
+    throw new Error(`malformed snapshot answer: ${buffer.byteLength} bytes, header of ${length} bytes`);
+  }
+  const meta = JSON.parse(new TextDecoder().decode(new Uint8Array(buffer, 4, length))) as Omit<ISnapshot, 'data'>;
+  const data = new Uint8Array(buffer, 4 + length);
+  const expected = meta.shape.reduce((a, b) => a * b, 1);
+  if (data.length !== expected) {
+    throw new Error(`malformed snapshot answer: ${data.length} attention bytes for shape ${meta.shape.join(' × ')} (${expected})`);
+  }
+  return { ...meta, data };
 }

@@ -3,7 +3,19 @@ import { Widget } from '@lumino/widgets';
 import { fetchScalars, fetchSnapshot, fetchSnapshotSteps, type IRunInfo, type IScalarsResponse, type ISnapshot, type ISnapshotSteps } from './api';
 import { runsIcon } from './icons';
 import { ScalarChart } from './scalarChart';
-import { headPixels, lossTag, nearestStep, statisticTags } from './timeline';
+import { ByteLRU, headPixels, LatestLoader, lossTag, nearestStep, statisticTags } from './timeline';
+
+/** Bytes of decoded snapshots the panel keeps for scrubbing back: ~13 of 12 × 12 heads × 128² tokens. */
+const KEPT_SNAPSHOT_BYTES = 32 * 2 ** 20;
+
+/** One snapshot asked for: the run, the step and the probe text's index. */
+interface ISnapshotKey {
+  run: string;
+  step: number;
+  text: number;
+}
+
+const keyOf = (k: ISnapshotKey): string => JSON.stringify([k.run, k.step, k.text]);
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, parent: HTMLElement): HTMLElementTagNameMap[K] {
   const node = parent.appendChild(document.createElement(tag));
@@ -16,14 +28,30 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, pa
  * statistic (`attention/<stat>/L<l>H<h>` scalars) side by side, a step scrubber over the snapshot
  * steps, and the model view of the selected step: one heatmap per head, layers as rows, the plotted
  * head outlined. Clicking a curve selects the snapshot step nearest the click; clicking a head plots
- * its statistic. `refreshFrom` reloads it when the run grows.
+ * its statistic. `refreshFrom` reloads it when the run grows. Scrubbing loads one snapshot at a time
+ * (steps passed while one loads are skipped, a late answer never paints over a newer step) and keeps
+ * the last ones decoded (`KEPT_SNAPSHOT_BYTES`), so going back is drawn without the server.
  */
 export class TimelinePanel extends MainAreaWidget<Widget> {
   private info: IRunInfo | null = null;
   private snapshots: ISnapshotSteps | null = null;
   private scalars: IScalarsResponse | null = null;
   private charts: ScalarChart[] = [];
-  private painting = 0;
+  private readonly kept = new ByteLRU<ISnapshot>(KEPT_SNAPSHOT_BYTES);
+  private readonly loader = new LatestLoader<ISnapshotKey, ISnapshot>({
+    load: async key => {
+      const snapshot = await fetchSnapshot(key.run, key.step, key.text);
+      this.kept.set(keyOf(key), snapshot, snapshot.data.byteLength);
+      return snapshot;
+    },
+    cached: key => this.kept.get(keyOf(key)),
+    show: (key, snapshot) => {
+      if (key.run === this.run) this.drawHeads(key.step, snapshot); // not a late answer for the run shown before
+    },
+    fail: (_, error) => {
+      this.message.textContent = (error as Error).message;
+    }
+  });
   private readonly textSelect: HTMLSelectElement;
   private readonly statSelect: HTMLSelectElement;
   private readonly headSelect: HTMLSelectElement;
@@ -47,7 +75,7 @@ export class TimelinePanel extends MainAreaWidget<Widget> {
     const controls = el('div', 'jp-AttnTimeline-controls', root);
     this.textSelect = el('select', 'jp-mod-styled jp-AttnTimeline-text', controls);
     this.textSelect.setAttribute('aria-label', 'Probe text');
-    this.textSelect.addEventListener('change', () => void this.paint());
+    this.textSelect.addEventListener('change', () => this.paint());
     this.statSelect = el('select', 'jp-mod-styled jp-AttnTimeline-stat', controls);
     this.statSelect.setAttribute('aria-label', 'Head statistic');
     this.statSelect.addEventListener('change', () => this.fillHeads());
@@ -60,7 +88,7 @@ export class TimelinePanel extends MainAreaWidget<Widget> {
     this.scrubber = el('input', 'jp-AttnTimeline-scrubber', controls);
     Object.assign(this.scrubber, { type: 'range', min: '0', step: '1' });
     this.scrubber.setAttribute('aria-label', 'Snapshot step');
-    this.scrubber.addEventListener('input', () => void this.paint());
+    this.scrubber.addEventListener('input', () => this.paint());
     this.stepLabel = el('span', 'jp-AttnTimeline-step', controls);
     this.message = el('div', 'jp-AttnTimeline-message', root);
     this.chartRow = el('div', 'jp-AttnTimeline-charts', root);
@@ -80,6 +108,7 @@ export class TimelinePanel extends MainAreaWidget<Widget> {
 
   /** Show `run` (its snapshot steps, curves and the latest step's heads). */
   async open(run: IRunInfo): Promise<void> {
+    if (run.name !== this.info?.name) this.kept.clear();
     this.info = run;
     this.title.label = `Timeline: ${run.name}`;
     await this.load(null);
@@ -118,7 +147,7 @@ export class TimelinePanel extends MainAreaWidget<Widget> {
     this.scrubber.value = String(at >= 0 ? at : steps.length - 1);
     this.message.textContent = this.scalars.warnings.join('\n');
     this.fillHeads();
-    await this.paint();
+    this.paint();
   }
 
   private fillHeads(): void {
@@ -153,37 +182,45 @@ export class TimelinePanel extends MainAreaWidget<Widget> {
     const index = this.snapshots?.steps.indexOf(step) ?? -1;
     if (index >= 0) {
       this.scrubber.value = String(index);
-      void this.paint();
+      this.paint();
     }
   }
 
-  /** Draw the selected step's heads: a canvas per head, one pixel per (query, key). */
-  private async paint(): Promise<void> {
+  /** Ask for the selected step's heads (drawn by `drawHeads` once loaded). */
+  private paint(): void {
     const step = this.step;
     if (step === null || step === undefined) return;
-    const painting = ++this.painting;
     this.stepLabel.textContent = `step ${step}`;
     this.node.dataset.step = String(step);
-    let snapshot: ISnapshot;
-    try {
-      snapshot = await fetchSnapshot(this.run, step, Number(this.textSelect.value));
-    } catch (error) {
-      this.message.textContent = (error as Error).message;
-      return;
-    }
-    if (painting !== this.painting) return; // a newer step was asked for meanwhile
+    this.loader.request({ run: this.run, step, text: Number(this.textSelect.value) });
+  }
+
+  /** Draw `snapshot` (of `step`): a canvas per head, one pixel per (query, key); canvases are reused while the shape holds. */
+  private drawHeads(step: number, snapshot: ISnapshot): void {
     const [layers, heads, nq, nk] = snapshot.shape;
-    this.heads.replaceChildren();
-    this.heads.style.gridTemplateColumns = `auto repeat(${heads}, 1fr)`;
+    const names = snapshot.layer_numbers.flatMap(l => Array.from({ length: heads }, (_, h) => `L${l}H${snapshot.head_numbers?.[h] ?? h}`));
+    let canvases = [...this.heads.querySelectorAll<HTMLCanvasElement>('canvas')];
+    if (canvases.length !== names.length || canvases.some((c, i) => c.dataset.head !== names[i] || c.width !== nk || c.height !== nq)) {
+      this.heads.replaceChildren();
+      this.heads.style.gridTemplateColumns = `auto repeat(${heads}, 1fr)`;
+      canvases = [];
+      for (let l = 0; l < layers; l++) {
+        el('span', 'jp-AttnTimeline-layer', this.heads).textContent = `L${snapshot.layer_numbers[l]}`;
+        for (let h = 0; h < heads; h++) {
+          const canvas = el('canvas', 'jp-AttnTimeline-headView', this.heads);
+          Object.assign(canvas, { width: nk, height: nq });
+          const head = names[l * heads + h];
+          canvas.dataset.head = head;
+          canvas.addEventListener('click', () => this.chooseHead(head));
+          canvases.push(canvas);
+        }
+      }
+    }
+    const stat = this.statSelect.value.replace(/_/g, ' ');
     for (let l = 0; l < layers; l++) {
-      el('span', 'jp-AttnTimeline-layer', this.heads).textContent = `L${snapshot.layer_numbers[l]}`;
       for (let h = 0; h < heads; h++) {
-        const canvas = el('canvas', 'jp-AttnTimeline-headView', this.heads);
-        Object.assign(canvas, { width: nk, height: nq });
-        const head = `L${snapshot.layer_numbers[l]}H${snapshot.head_numbers?.[h] ?? h}`;
-        canvas.dataset.head = head;
-        canvas.title = `${head} at step ${step}: click to plot its ${this.statSelect.value.replace(/_/g, ' ')}`;
-        canvas.addEventListener('click', () => this.chooseHead(head));
+        const canvas = canvases[l * heads + h];
+        canvas.title = `${canvas.dataset.head} at step ${step}: click to plot its ${stat}`;
         canvas.getContext('2d')?.putImageData(new ImageData(headPixels(snapshot.data, snapshot.shape, l, h), nk, nq), 0, 0);
       }
     }

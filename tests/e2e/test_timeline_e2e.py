@@ -1,6 +1,9 @@
 """The training timeline in a real JupyterLab + Chromium, on a run written by ``log_attention`` with a real
 (tiny, random) BERT through torch's SummaryWriter: the sidebar marks it, the timeline opens from the
-mark, scrubbing repaints the heads, and a click on a curve selects the nearest snapshot step."""
+mark, scrubbing repaints the heads (snapshots fetched in binary; a fast drag paints the slider's last step
+and never a stale one), and a click on a curve selects the nearest snapshot step."""
+
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import torch
@@ -11,6 +14,15 @@ from torch.utils.tensorboard import SummaryWriter
 from attn_widget.tensorboard import log_attention
 
 HEAD_IMAGES = "(nodes) => nodes.map(c => c.toDataURL()).join()"
+FAST_DRAG = """(scrubber, indices) => {
+  const heads = document.querySelector('#attn-widget-timeline .jp-AttnTimeline-heads');
+  window.__paintedSteps = [];
+  new MutationObserver(() => window.__paintedSteps.push(heads.dataset.step)).observe(heads, { attributeFilter: ['data-step'] });
+  for (const index of indices) {  // one input event per position, as fast as the page can take them
+    scrubber.value = index;
+    scrubber.dispatchEvent(new Event('input', { bubbles: true }));
+  }
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -56,15 +68,36 @@ def test_timeline_opens_from_the_mark_scrubs_picks_steps_and_heads_and_follows_a
     assert runs(page).filter(has_text="plain").locator(".jp-AttnRuns-snapshots").count() == 0
     mark = trained.locator(".jp-AttnRuns-snapshots")
     assert "1 probe text" in mark.get_attribute("title")
+    fetched = []  # (step, content type) of every snapshot the panel fetched
+    page.on(
+        "response",
+        lambda r: (
+            "/attn-widget/snapshots/attention?" in r.url
+            and fetched.append((parse_qs(urlparse(r.url).query)["step"][0], r.headers.get("content-type")))
+        ),
+    )
 
     mark.click()
     panel = page.locator("#attn-widget-timeline")
     wait_for_step(page, 200)
+    assert fetched == [("200", "application/octet-stream")]  # the binary form, not base64 in JSON
+
     views = panel.locator("canvas.jp-AttnTimeline-headView")
     assert views.count() == LAYERS * HEADS
     stat, head = (panel.locator(f".jp-AttnTimeline-{c}").input_value() for c in ("stat", "head-choice"))
     assert chart_tags(panel) == ["train/loss", f"attention/{stat}/{head}"]
     at_200 = views.evaluate_all(HEAD_IMAGES)
+
+    # A fast drag over steps 0, 100, 200 ending on 100: step 200 is kept (drawn at once), step 0 loads
+    # meanwhile and the rest waits; only the last position waiting (100) is fetched next, and the late
+    # answer for 0 never paints over the 200 asked for after it.
+    panel.locator(".jp-AttnTimeline-scrubber").evaluate(FAST_DRAG, ["0", "1", "2", "0", "1", "0", "2", "1"])
+    wait_for_step(page, 100)  # fetched one at a time: the answer for 0 came before 100 was asked
+    assert panel.locator(".jp-AttnTimeline-scrubber").input_value() == "1"
+    assert panel.locator(".jp-AttnTimeline-heads").get_attribute("data-step") == "100"
+    painted = page.evaluate("() => window.__paintedSteps")  # per observer callback (same-task changes merge)
+    assert painted[0] == "200" and painted[-1] == "100" and "0" not in painted, painted
+    assert fetched[1:] == [("0", "application/octet-stream"), ("100", "application/octet-stream")]
 
     panel.locator(".jp-AttnTimeline-scrubber").fill("0")
     wait_for_step(page, 0)
@@ -94,3 +127,9 @@ def test_timeline_opens_from_the_mark_scrubs_picks_steps_and_heads_and_follows_a
     wait_for_step(page, 100)  # the selected step is kept
     panel.locator(".jp-AttnTimeline-scrubber").fill("3")
     wait_for_step(page, 300)
+    panel.locator(".jp-AttnTimeline-scrubber").focus()
+    for _ in range(3):  # arrow keys as fast as they come: each step is shown from what the panel keeps
+        page.keyboard.press("ArrowLeft")
+    wait_for_step(page, 0)
+    assert panel.locator(".jp-AttnTimeline-step").inner_text() == "step 0"
+    assert {kind for _, kind in fetched} == {"application/octet-stream"}
