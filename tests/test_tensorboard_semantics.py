@@ -1,7 +1,8 @@
 """Runs, tags and values agree with TensorBoard's own loader (its EventMultiplexer and data
 provider, the code behind `tensorboard --load_fast=false`) on one varied logdir: a stray event file
 in the root, nested runs, a resumed run, symlinked folders and files, torch add_scalars /
-add_hparams / new-style tensor scalars and TensorBoard's own writer with tensor scalars."""
+add_hparams / new-style tensor scalars, TensorBoard's own writer with tensor scalars and its hparams
+API (experiment config, session start)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,21 @@ def logdir(tmp_path_factory) -> Path:
         writer.add_event(
             event_pb2.Event(wall_time=1000.0 + step, step=step, summary=summary_pb2.Summary(value=[value]))
         )
+    writer.close()
+    # TensorBoard's own hparams API (summary_v2, no TensorFlow needed for the protos): the experiment
+    # config, one session's values of every kind, and its metric as a scalar
+    from tensorboard.plugins.hparams import summary_v2 as hp
+
+    writer = EventFileWriter(str(root / "tb_hparams"))
+    config = hp.hparams_config_pb(
+        hparams=[hp.HParam("lr"), hp.HParam("optimizer"), hp.HParam("layers")], metrics=[hp.Metric("accuracy")]
+    )
+    session = hp.hparams_pb({"lr": 3e-4, "optimizer": "adamw", "layers": 12, "tied": True}, trial_id="trial-7")
+    for step, summary in enumerate([config, session]):
+        writer.add_event(event_pb2.Event(wall_time=2000.0 + step, step=0, summary=summary))
+    for step in range(5):
+        accuracy = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag="accuracy", simple_value=step / 5)])
+        writer.add_event(event_pb2.Event(wall_time=2010.0 + step, step=step, summary=accuracy))
     writer.close()
     os.symlink(root / "a" / "b", root / "alias")  # a symlinked run folder
     (root / "linked").mkdir()
@@ -120,6 +136,8 @@ def test_runs_tags_values_and_hparams_match_tensorboard(logdir):
             np.testing.assert_allclose(scalars[tag].values, values, rtol=1e-7, err_msg=f"{name} {tag}")
     assert read_scalars(logdir / "resumed")["loss"].values.tolist()[29:32] == pytest.approx([29 / 7, -30 / 7, -31 / 7])
     assert {n: r.hparams for n, r in ours.items() if r.hparams} == their_hparams
+    assert ours["tb_hparams"].hparams == {"lr": 3e-4, "optimizer": "adamw", "layers": 12.0, "tied": True}
+    assert ours["tb_hparams"].metrics == {"accuracy": pytest.approx(0.8)}  # the session's final metric (float32)
     # the one grouping on top of TensorBoard's runs: add_scalars folders name their parent
     groups = {n: r.scalars_group for n, r in ours.items() if r.scalars_group}
     assert groups == {
