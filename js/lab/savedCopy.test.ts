@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isAttentionOutput, withCurrentState } from './savedCopy';
+import { type ICellModelLike, isAttentionOutput, kernelEnded, kernelReplaced, widgetViewIds, withCurrentState } from './savedCopy';
 
 const state = { layer: 0, heads: [0, 1], tokens: ['<b>', 'x'], attention_data: { self: { layers: [{ $b64z: 'eJw=' }] } } };
 const block = (s: object) =>
@@ -35,5 +35,33 @@ describe('isAttentionOutput', () => {
     expect(isAttentionOutput({ ...view, 'text/html': block(state) })).toBe(true);
     expect(isAttentionOutput({ ...view, 'text/html': '<div>other widget</div>' })).toBe(false);
     expect(isAttentionOutput({ 'text/html': block(state) })).toBe(false);
+  });
+});
+
+describe('kernel ends', () => {
+  it('restarts, crashes and shutdowns end the widget models; busy, idle and starting do not', () => {
+    expect(['restarting', 'autorestarting', 'dead'].map(kernelEnded)).toEqual([true, true, true]);
+    expect(['idle', 'busy', 'starting', 'unknown', 'terminating'].some(kernelEnded)).toBe(false);
+  });
+
+  it('a shutdown or another kernel ends them; the first kernel connecting does not', () => {
+    expect(kernelReplaced('k1', undefined)).toBe(true);
+    expect(kernelReplaced('k1', 'k2')).toBe(true);
+    expect(kernelReplaced(undefined, 'k1')).toBe(false);
+    expect(kernelReplaced('k1', 'k1')).toBe(false);
+  });
+});
+
+describe('widgetViewIds', () => {
+  it('lists the widget views of code cells, in order', () => {
+    const outputs = (...data: object[]) => ({ length: data.length, get: (i: number) => ({ data: data[i] as never }) });
+    const view = (id: string) => ({ 'application/vnd.jupyter.widget-view+json': { model_id: id }, 'text/plain': id });
+    const cells: ICellModelLike[] = [
+      { type: 'markdown' },
+      { type: 'code', outputs: outputs(view('a'), { 'text/plain': 'x' }, view('b')) },
+      { type: 'code', outputs: outputs() },
+      { type: 'code', outputs: outputs(view('c')) }
+    ];
+    expect(widgetViewIds(cells)).toEqual(['a', 'b', 'c']);
   });
 });

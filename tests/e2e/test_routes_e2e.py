@@ -16,6 +16,7 @@ import pytest
 from lab import open_lab
 from notebook import TESTS_DIR, open_notebook, run_cell, save_notebook, write_notebook
 from offline import PAINTED, canvas_url, offline_page, open_export
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 HEAD = ".attn-widget .aw-head-canvas"
 WIDGET_CELL = (
@@ -79,6 +80,66 @@ def test_reopen_shows_saved_copy_with_selection_then_live(lab, page):
     assert "STATE 0 [1, 2, 3]" in run_cell(page, 1)
     stored = nbformat.reads(json.dumps(lab.api("GET", "api/contents/reopen.ipynb")["content"]), 4)
     assert "widgets" not in stored.metadata  # the default: no widget state saved
+
+
+def kernel_menu(page, item: str) -> None:
+    """Kernel › ``item`` from JupyterLab's menu bar, accepting its confirmation dialog if it asks."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Kernel").click()
+    page.locator("#jp-mainmenu-kernel .lm-Menu-itemLabel").get_by_text(item, exact=True).click()
+    accept = page.locator(".jp-Dialog .jp-mod-accept")
+    try:
+        accept.wait_for(state="visible", timeout=3_000)
+    except PlaywrightTimeout:
+        return  # no dialog for this item
+    accept.click()
+
+
+def wait_kernel(page, status: str) -> None:
+    page.wait_for_function(
+        "(s) => (window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status ?? 'none') === s",
+        arg=status,
+        timeout=90_000,
+    )
+
+
+def run_live(page) -> None:
+    """Run the widget cell: the live view (no saved copy) whose selection reaches Python."""
+    run_cell(page, 0)
+    page.locator(".jp-OutputArea .attn-widget .aw-head-canvas").wait_for(state="visible")
+    assert page.locator(".aw-saved-copy").count() == 0
+    page.locator('.attn-widget .aw-head[data-head="0"]').click()
+    assert "STATE 0 [1, 2, 3]" in run_cell(page, 1)
+
+
+def test_kernel_restart_and_shutdown_show_saved_copy(lab, page):
+    """The notebook stays open while its kernel restarts (Kernel › Restart Kernel…) or shuts down
+    (Kernel › Shut Down Kernel): the output shows its saved copy with the selection made in the live
+    view, not the dead view; running the cell again gives the live widget. Kernel › Restart Kernel and
+    Clear Outputs of All Cells… leaves the outputs cleared."""
+    write_notebook(lab, "restart.ipynb", [WIDGET_CELL, ROUND_TRIP])
+    open_notebook(page, lab, "restart.ipynb")
+    run_cell(page, 0)
+    page.locator(HEAD).wait_for(state="visible")
+    page.locator(".attn-widget .aw-layer").select_option("2")
+    page.locator('.attn-widget .aw-head[data-head="1"]').click()
+
+    kernel_menu(page, "Restart Kernel…")
+    wait_kernel(page, "idle")
+    check_saved_copy(page, heads_off=[1], click_off=3)
+    assert page.locator(".jp-OutputArea .attn-widget:not(.aw-saved-copy .attn-widget)").count() == 0
+    run_live(page)
+
+    kernel_menu(page, "Restart Kernel and Clear Outputs of All Cells…")
+    wait_kernel(page, "idle")
+    page.wait_for_timeout(1_000)  # anything drawn late would show by now
+    assert page.locator(".jp-Notebook .jp-OutputArea-child").count() == 0
+
+    run_live(page)
+    page.locator(".attn-widget .aw-layer").select_option("2")
+    page.locator('.attn-widget .aw-head[data-head="1"]').click()
+    kernel_menu(page, "Shut Down Kernel")
+    wait_kernel(page, "none")
+    check_saved_copy(page, heads_off=[1, 0], click_off=2)
 
 
 # ---------- HTML exports ----------
