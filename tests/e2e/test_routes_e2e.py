@@ -48,17 +48,23 @@ def check_saved_copy(page, heads_off: list[int], click_off: int) -> None:
     assert canvas_url(page, HEAD) != before
 
 
+def run_and_select(page, lab, name: str) -> None:
+    """Write and open notebook ``name`` (the widget cell, then the round trip), run the widget and
+    select layer 2 with head 1 turned off in the browser."""
+    write_notebook(lab, name, [WIDGET_CELL, ROUND_TRIP])
+    open_notebook(page, lab, name)
+    run_cell(page, 0)
+    page.locator(HEAD).wait_for(state="visible")
+    page.locator(".attn-widget .aw-layer").select_option("2")
+    page.locator('.attn-widget .aw-head[data-head="1"]').click()
+
+
 def test_reopen_shows_saved_copy_with_selection_then_live(lab, page):
     """Default settings (widget state not saved): run in JupyterLab, select in the browser, save, shut
     the kernel down, reopen in JupyterLab (select in the saved copy, save) and in Notebook 7. Each shows
     the saved copy with the selection made before saving; running the cell gives the live widget and a
     Python round trip."""
-    write_notebook(lab, "reopen.ipynb", [WIDGET_CELL, ROUND_TRIP])
-    open_notebook(page, lab, "reopen.ipynb")
-    run_cell(page, 0)
-    page.locator(HEAD).wait_for(state="visible")
-    page.locator(".attn-widget .aw-layer").select_option("2")
-    page.locator('.attn-widget .aw-head[data-head="1"]').click()
+    run_and_select(page, lab, "reopen.ipynb")
     assert "STATE 2 [0, 2, 3]" in run_cell(page, 1)
     save_notebook(page)
     shut_down_kernels(lab)
@@ -116,12 +122,7 @@ def test_kernel_restart_and_shutdown_show_saved_copy(lab, page):
     (Kernel › Shut Down Kernel): the output shows its saved copy with the selection made in the live
     view, not the dead view; running the cell again gives the live widget. Kernel › Restart Kernel and
     Clear Outputs of All Cells… leaves the outputs cleared."""
-    write_notebook(lab, "restart.ipynb", [WIDGET_CELL, ROUND_TRIP])
-    open_notebook(page, lab, "restart.ipynb")
-    run_cell(page, 0)
-    page.locator(HEAD).wait_for(state="visible")
-    page.locator(".attn-widget .aw-layer").select_option("2")
-    page.locator('.attn-widget .aw-head[data-head="1"]').click()
+    run_and_select(page, lab, "restart.ipynb")
 
     kernel_menu(page, "Restart Kernel…")
     wait_kernel(page, "idle")
