@@ -322,3 +322,34 @@ async def test_server_listing_of_a_growing_s3_run(s3, tmp_path_factory, jp_fetch
     assert second["cluster/run"]["last_step"] == 19
     reads = object_gets(sent)
     assert len(reads) == 1 and reads[0][0].endswith(sorted((tmp_path / "run").iterdir())[-1].name)
+
+
+def test_big_objects_are_decoded_in_the_reading_processes(s3, tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from attn_widget.tensorboard import ReadWorkers
+    from attn_widget.tensorboard._reader import _PackedSeries
+
+    endpoint, fs, _ = s3
+    with SummaryWriter(str(tmp_path / "big"), max_queue=10_000) as w:
+        for step in range(30_000):
+            w.add_scalar("train/loss", 1 / (step + 1), step)
+    write_run(tmp_path / "small", 10)
+    upload(fs, tmp_path, "workers")
+    (big,) = (tmp_path / "big").iterdir()
+    assert big.stat().st_size > 1 << 20  # decoded by a worker; the small run here
+    url, options = f"s3://{BUCKET}/workers", {"endpoint_url": endpoint}
+    workers = ReadWorkers(1)
+    try:
+        cache = ReaderCache(workers=workers)
+        remote = list_runs(url, storage_options=options, cache=cache)
+        assert [(r.name, r.tags, r.last_step, r.warnings) for r in remote] == [
+            (r.name, r.tags, r.last_step, r.warnings) for r in list_runs(tmp_path)
+        ]
+        reader = cache.reader(f"{url}/big/{big.name}", fs)  # the cached reader, its connection kept
+        assert reader.fs is fs and reader.file_offset == big.stat().st_size
+        assert isinstance(reader._chunks, _PackedSeries)  # points arrive packed only from another process
+        got = read_scalars(f"{url}/big", storage_options=options, cache=cache)
+        assert got["train/loss"].values.tolist() == read_scalars(tmp_path / "big")["train/loss"].values.tolist()
+    finally:
+        workers.close()

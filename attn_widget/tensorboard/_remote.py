@@ -22,6 +22,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from ._reader import DEFAULT_SERIES_POINTS, EventFileReader
+from ._workers import WORKER_MIN_BYTES, ReadWorkers, feed_new
 
 #: Ranged reads in flight at once per refresh.
 MAX_CONCURRENT_READS = 16
@@ -199,10 +200,12 @@ class RemoteLogdir:
 
 
 def fetch(readers_and_entries: list[tuple[RemoteEventFileReader, RemoteEntry]],
-          max_concurrent: int = MAX_CONCURRENT_READS) -> None:
+          max_concurrent: int = MAX_CONCURRENT_READS, workers: ReadWorkers | None = None) -> None:
     """Bring each reader up to its entry's listed size: a ranged request of the new bytes, at most
     ``max_concurrent`` in flight. A file that cannot be read is left as it was (its reader's
-    :meth:`~RemoteEventFileReader.update` tries again and reports the error as the run's warning)."""
+    :meth:`~RemoteEventFileReader.update` tries again and reports the error as the run's warning).
+    With ``workers``, objects read from the start, from :data:`WORKER_MIN_BYTES` on, are decoded
+    there (the bytes are fetched here; the reader and its storage connection stay here)."""
     todo = []
     for reader, entry in readers_and_entries:
         wanted = reader.needs(entry.stat().st_size)
@@ -216,9 +219,16 @@ def fetch(readers_and_entries: list[tuple[RemoteEventFileReader, RemoteEntry]],
         except Exception:  # noqa: BLE001 - reported by the reader's update, see above
             return
         with reader.lock:
-            if reader.file_offset == start:  # not read meanwhile by another thread
-                reader.bytes_read = 0
-                reader.feed(data)
+            if reader.file_offset != start:  # read meanwhile by another thread
+                return
+            reader.bytes_read = 0
+            if workers is not None and start == 0 and reader.unread and len(data) >= WORKER_MIN_BYTES:
+                fresh = EventFileReader(reader.path, max_series_points=reader.max_series_points)
+                fed = workers.call(feed_new, fresh, data)
+                if fed is not None:
+                    reader.adopt(fed)
+                    return
+            reader.feed(data)
 
     if len(todo) == 1:
         read(todo[0])

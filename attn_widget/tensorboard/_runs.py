@@ -20,14 +20,11 @@ import numpy as np
 
 from . import _remote
 from ._reader import DEFAULT_SERIES_POINTS, SNAPSHOT_PLUGIN, EventFileReader, ScalarSeries, read_fresh_files
-from ._workers import ReadWorkers
+from ._workers import WORKER_MIN_BYTES, ReadWorkers
 
 #: Runs read per step of a listing: their listings are cached before the next step's files are read,
 #: so a logdir holding more points than the cache's bound is listed with the cache near its bound.
 _LIST_CHUNK = 512
-#: A file read from scratch goes to the reading processes from this size on (smaller ones cost less
-#: to read than to send).
-WORKER_MIN_BYTES = 1 << 20
 
 #: A run counts as live when one of its files changed within this many seconds. Longer than torch
 #: ``SummaryWriter``'s default 120 s flush interval, so a run flushing on schedule stays live.
@@ -346,7 +343,8 @@ def list_runs(root: str | os.PathLike, *, cache: ReaderCache | None = None,
         scanned = _scan(root)
     else:
         scanned = remote.scan()
-        _remote.fetch([(cache.reader(e.path, e.fs), e) for _, entries in scanned.values() for e in entries])
+        _remote.fetch([(cache.reader(e.path, e.fs), e) for _, entries in scanned.values() for e in entries],
+                      workers=cache.workers)
     cache.forget_runs_below(remote.url if remote is not None else root, keep=scanned)
     items = list(scanned.items())
     for lo in range(0, len(items), _LIST_CHUNK):  # memory stays near the cache's bound on huge logdirs

@@ -32,6 +32,9 @@ from ._reader import EventFileReader, read_fresh_files
 _LENGTH = struct.Struct("<Q")
 #: Bytes of event files sent to a worker at most per message (bigger files go alone).
 TASK_BYTES = 64 << 20
+#: A single file read from scratch goes to a worker from this size on (smaller ones cost less to read
+#: than to send).
+WORKER_MIN_BYTES = 1 << 20
 
 
 def _read_exact(stream: BinaryIO, n: int) -> bytes:
@@ -79,6 +82,13 @@ def read_all(readers: list[EventFileReader]) -> list[EventFileReader | None]:
         except Exception:  # noqa: BLE001 - reported when the server reads the file itself
             failed.add(id(reader))
     return [None if id(reader) in failed else reader for reader in readers]
+
+
+def feed_new(reader: EventFileReader, data: bytes) -> EventFileReader:
+    """``reader`` (unread) after decoding ``data``, its file's bytes from the start (an object
+    fetched from remote storage: the server fetches, a worker decodes)."""
+    reader.feed(data)
+    return reader
 
 
 class _Worker:
