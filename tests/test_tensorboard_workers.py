@@ -146,3 +146,10 @@ def test_calls_run_in_a_worker_and_failures_fall_back_to_the_caller(workers):
     assert workers.call(downsampled_json, [series], 1000) == downsampled_json([series], 1000)
     assert workers.call(os.getpid) not in (None, os.getpid())  # ran in another process
     assert workers.call(downsampled_json, [series], 2) is None  # raised there (max_points < 4): None here
+    single = ReadWorkers(1)
+    try:
+        pid = single.call(os.getpid)
+        assert single.call(os.stat, "/no/such/file") is None  # an OSError raised by the call itself...
+        assert single.call(os.getpid) == pid  # ...leaves its process running
+    finally:
+        single.close()

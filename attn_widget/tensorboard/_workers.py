@@ -91,6 +91,10 @@ def feed_new(reader: EventFileReader, data: bytes) -> EventFileReader:
     return reader
 
 
+class _Failed(Exception):
+    """The called function raised in the worker (the process itself is fine)."""
+
+
 class _Worker:
     """One worker process and its pipes."""
 
@@ -103,12 +107,12 @@ class _Worker:
                                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1"}, close_fds=True)
 
     def call(self, fn, args: tuple):
-        """``fn(*args)`` in the process; raises what it raised, or OSError/EOFError when the
-        process died."""
+        """``fn(*args)`` in the process; raises :class:`_Failed` when it raised there, OSError or
+        EOFError when the process died."""
         _send(self.process.stdin, (fn, args))
         ok, value = _receive(self.process.stdout)
         if not ok:
-            raise value
+            raise _Failed(value)
         return value
 
     def close(self) -> None:
@@ -121,8 +125,9 @@ class _Worker:
 
 
 class ReadWorkers:
-    """Up to ``processes`` worker processes reading event files from scratch; started on first
-    use (or :meth:`start`) and stopped after ``idle_s`` seconds without work. Thread-safe."""
+    """Up to ``processes`` worker processes that read event files from scratch (:meth:`read`) and
+    run other calls of this package (:meth:`call`); started on first use (or :meth:`start`) and
+    stopped after ``idle_s`` seconds without work. Thread-safe."""
 
     def __init__(self, processes: int, idle_s: float = 60.0):
         if processes < 1:
@@ -153,7 +158,7 @@ class ReadWorkers:
             reader.lock.acquire()
         try:
             tasks = _tasks(readers, self.processes)
-            results = self._map(read_all, tasks)
+            results = self._map(read_all, [(task,) for task in tasks])
             for task, result in zip(tasks, results):
                 for reader, read in zip(task, result or ()):
                     if read is not None:
@@ -167,13 +172,15 @@ class ReadWorkers:
     def call(self, fn, *args):
         """``fn(*args)`` in a worker (``fn``: a module-level function of this package, pickled by
         name); None when no worker could run it (the caller then runs it itself)."""
-        return self._map(fn, [args], star=True)[0]
+        return self._map(fn, [args])[0]
 
-    def _map(self, fn, items: list, star: bool = False) -> list:
+    def _map(self, fn, calls: list[tuple]) -> list:
+        """``fn(*args)`` for each ``args`` of ``calls``, in parallel over the processes (None for each
+        one that could not run there)."""
         with self._lock:
             self._busy += 1
         try:
-            return list(self._dispatch.map(lambda item: self._run(fn, item if star else (item,)), items))
+            return list(self._dispatch.map(lambda args: self._run(fn, args), calls))
         finally:
             with self._lock:
                 self._busy -= 1
@@ -187,12 +194,12 @@ class ReadWorkers:
         try:
             worker = worker or _Worker()
             result = worker.call(fn, args)
+        except _Failed:  # the caller runs it itself and sees why
+            result = None
         except (OSError, EOFError, pickle.PickleError):  # a worker that died: the caller does it
             if worker is not None:
                 worker.close()
             return None
-        except Exception:  # noqa: BLE001 - fn failed there: the caller runs it and sees why
-            result = None
         with self._lock:
             if self._closed:
                 worker.close()
