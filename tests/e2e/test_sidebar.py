@@ -567,7 +567,8 @@ def test_sidebar_axe_and_controls_at_default_width(lab, page, logdir, theme):
         # rows' text, selected ones included, is computed here from the computed colours.
         contrast = page.evaluate(
             """() => {
-              const rgba = c => { const [r, g, b, a = 1] = c.match(/[\\d.]+/g).map(Number); return { r, g, b, a }; };
+              const rgba = c => { const [r, g, b, a = 1] = c.match(/[\\d.]+/g).map(Number), k = c.startsWith('color(srgb') ? 255 : 1;
+                                 return { r: r * k, g: g * k, b: b * k, a }; };  // rgb(a) or color-mix's color(srgb)
               const over = (f, b) => ({ r: f.r * f.a + b.r * (1 - f.a), g: f.g * f.a + b.g * (1 - f.a),
                                         b: f.b * f.a + b.b * (1 - f.a), a: 1 });
               const background = el => {
@@ -579,8 +580,13 @@ def test_sidebar_axe_and_controls_at_default_width(lab, page, logdir, theme):
               };
               const lum = c => { const f = v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
                                  return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+              // a run's ⚠ (no run here has one: drawn in the last row for the measure)
+              const warning = document.createElement('span');
+              warning.className = 'jp-AttnRuns-warning';
+              warning.textContent = '⚠';
+              [...document.querySelectorAll('#attn-widget-runs .jp-AttnRuns-line')].at(-1).appendChild(warning);
               const texts = document.querySelectorAll(
-                '#attn-widget-runs .jp-AttnRuns-run :is(.jp-AttnRuns-folder, .jp-AttnRuns-leaf, .jp-AttnRuns-meta, .jp-AttnRuns-last)');
+                '#attn-widget-runs .jp-AttnRuns-run :is(.jp-AttnRuns-folder, .jp-AttnRuns-leaf, .jp-AttnRuns-meta, .jp-AttnRuns-last, .jp-AttnRuns-warning)');
               return [...texts].map(el => {
                 const bg = background(el), fg = over(rgba(getComputedStyle(el).color), bg);
                 const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
