@@ -5,9 +5,11 @@ import {
   clickSelection,
   defaultSparkTag,
   displayName,
+  filterNote,
   filterRuns,
   formatValue,
   listMessage,
+  nameParts,
   nestScalarsGroups,
   relativeTime,
   runMatcher,
@@ -26,6 +28,24 @@ const run = (name: string, tags: string[] = [], hparams: IRunInfo['hparams'] = {
   hparams,
   metrics: {},
   scalars_group: null
+});
+
+describe('filterNote', () => {
+  it('says an invalid regex is matched as text, and nothing for a valid one', () => {
+    expect(filterNote(runMatcher('lr_('))).toBe('Not a valid regular expression: matched as text');
+    expect(runMatcher('lr_(').test('tb/lr_(1)')).toBe(true);
+    expect(filterNote(runMatcher('lr_\\(|beta'))).toBe('');
+    expect(filterNote(runMatcher(''))).toBe('');
+  });
+});
+
+describe('nameParts', () => {
+  it('splits the parent folders (elided first) from the run, the last path segment', () => {
+    expect(nameParts('lr_sweep/batch_512/run_lr0.1')).toEqual({ folder: 'lr_sweep/batch_512/', run: 'run_lr0.1' });
+    expect(nameParts('alpha')).toEqual({ folder: '', run: 'alpha' });
+    expect(nameParts('.')).toEqual({ folder: '', run: '.' });
+    expect(nameParts('exp 2/beta/')).toEqual({ folder: 'exp 2/', run: 'beta/' });
+  });
 });
 
 describe('displayName', () => {

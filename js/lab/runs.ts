@@ -9,6 +9,16 @@ export function displayName(name: string, root: string): string {
 }
 
 /**
+ * A shown name split for display: `folder` (the parent folders with their trailing "/", '' when
+ * none), dimmed and elided first, and `run` (the last path segment), which tells runs apart.
+ * `folder + run` is the name.
+ */
+export function nameParts(shown: string): { folder: string; run: string } {
+  const cut = shown.lastIndexOf('/', shown.length - 2) + 1; // a trailing "/" stays with the run
+  return { folder: shown.slice(0, cut), run: shown.slice(cut) };
+}
+
+/**
  * The run filter: `query` as a case-insensitive regular expression (TensorBoard's run filter), or
  * as literal text when it is not a valid one (`valid` false then, so the box can say so).
  */
@@ -24,6 +34,11 @@ export function runMatcher(query: string): { test: (name: string) => boolean; va
     const lower = trimmed.toLowerCase();
     return { test: name => name.toLowerCase().includes(lower), valid: false };
   }
+}
+
+/** What the sidebar says under the filter box: that it is not a valid regex, so matched as text. */
+export function filterNote(matcher: { valid: boolean }): string {
+  return matcher.valid ? '' : 'Not a valid regular expression: matched as text';
 }
 
 /** Runs whose shown name (below the listed folder `root`) matches `query` (see `runMatcher`). */

@@ -10,9 +10,11 @@ import {
   clickSelection,
   defaultSparkTag,
   displayName,
+  filterNote,
   filterRuns,
   formatValue,
   listMessage,
+  nameParts,
   nestScalarsGroups,
   relativeTime,
   runMatcher,
@@ -27,6 +29,8 @@ const SPARK_POINTS = 80;
 const ROW_HEIGHT = 46; // px; fixed so the list can be virtualised (see .jp-AttnRuns-run)
 const OVERSCAN = 6; // rows rendered above and below the viewport
 const SPARK_REQUESTS = 6; // sparkline requests in flight at once
+const SPARK_WIDTH = 56; // px, on the line under the name, which keeps the row's width
+const SPARK_HEIGHT = 14;
 
 /** What the sidebar reads from the extension settings (js/lab/schema/plugin.json). */
 export interface IConfig {
@@ -52,7 +56,7 @@ interface ISpark {
  * The left-sidebar view of a `RunsModel`: a regex filter, the sparkline tag, and a virtualised
  * list (only the rows in view exist in the DOM) of runs with live/stale mark, colour, last step,
  * update time, warnings and a sparkline with its last value; the folders torch's `add_scalars`
- * writes are child rows right under their parent run. Long names elide at their start. Sparklines are fetched only for rows
+ * writes are child rows right under their parent run. A long name's parent folders elide first, then the run's own name, at its start. Sparklines are fetched only for rows
  * in view; runs sharing the tag share one y scale. The model polls only while this is shown.
  * Clicking runs (ctrl/cmd toggles, shift extends) selects them and calls `onPlot`. From the
  * keyboard the list is one tab stop, a multi-select listbox whose active row is named by
@@ -75,6 +79,8 @@ export class RunsPanel extends SidePanel {
   private readonly inFlight = new Set<string>();
   private sparkTimer = 0;
   private readonly filter: HTMLInputElement;
+  /** Says, under the filter, that it is not a valid regular expression (empty otherwise). */
+  private readonly filterNote: HTMLElement;
   private readonly tagSelect: HTMLSelectElement;
   private readonly scroller: HTMLElement;
   private readonly list: HTMLUListElement;
@@ -114,6 +120,10 @@ export class RunsPanel extends SidePanel {
     Object.assign(this.filter, { type: 'search', placeholder: 'Filter runs (regex)' });
     this.filter.setAttribute('aria-label', 'Filter runs by regular expression');
     this.filter.addEventListener('input', () => this.render());
+    this.filterNote = el('div', 'jp-AttnRuns-filterNote', controls);
+    this.filterNote.id = `${this.id}-filter-note`;
+    this.filterNote.setAttribute('aria-live', 'polite');
+    this.filter.setAttribute('aria-describedby', this.filterNote.id);
     this.tagSelect = el('select', 'jp-mod-styled jp-AttnRuns-tag', controls);
     this.tagSelect.title = 'Tag shown in the sparklines';
     this.tagSelect.setAttribute('aria-label', 'Sparkline tag');
@@ -196,7 +206,9 @@ export class RunsPanel extends SidePanel {
 
     const matcher = runMatcher(this.filter.value);
     this.filter.classList.toggle('jp-mod-invalid', !matcher.valid);
-    this.filter.title = matcher.valid ? 'Regular expression, case-insensitive' : 'Not a valid regular expression: matched as text';
+    this.filter.setAttribute('aria-invalid', String(!matcher.valid));
+    this.filter.title = 'Regular expression, case-insensitive';
+    this.filterNote.textContent = filterNote(matcher);
     ({ runs: this.visible, children: this.nested } = nestScalarsGroups(filterRuns(runs, this.filter.value, root)));
     this.active = followActive(
       this.visible.map(r => r.name),
@@ -370,11 +382,20 @@ export class RunsPanel extends SidePanel {
       branch.setAttribute('aria-hidden', 'true');
     }
     const name = el('span', 'jp-AttnRuns-name', line);
-    // the text in an ltr isolate inside an rtl box: a long name elides at its start, so its end,
-    // which tells runs apart, stays visible (and innerText stays exactly the name)
-    const nameText = el('bdi', '', name);
-    nameText.dir = 'ltr';
-    nameText.textContent = child ? run.scalars_group!.key : displayName(run.name, root);
+    const shown = child ? run.scalars_group!.key : displayName(run.name, root);
+    // The name's text is in one visually hidden span (read by screen readers, and innerText stays
+    // exactly the name); what is seen are two aria-hidden boxes drawing their text from CSS, the
+    // parent folders dimmed and elided first, then the run (see .jp-AttnRuns-name in runs.css).
+    el('span', 'jp-AttnRuns-fullName', name).textContent = shown;
+    const parts = nameParts(shown);
+    for (const [part, text] of [
+      ['folder', parts.folder],
+      ['leaf', parts.run]
+    ]) {
+      const box = el('span', `jp-AttnRuns-${part}`, name);
+      box.dataset.text = text;
+      box.setAttribute('aria-hidden', 'true');
+    }
     name.title = child ? scalarsGroupTitle(run, root) : run.name;
     if (run.snapshots) {
       const timeline = el('button', 'jp-AttnRuns-snapshots', line);
@@ -390,17 +411,21 @@ export class RunsPanel extends SidePanel {
       const warn = el('span', 'jp-AttnRuns-warning', line);
       warn.textContent = '⚠';
       warn.title = run.warnings.join('\n');
+      // part of the row's accessible name, so the list's keyboard and screen-reader users get it
+      warn.setAttribute('role', 'img');
+      warn.setAttribute('aria-label', `warning: ${run.warnings.join('; ')}`);
     }
-    const meta = el('div', 'jp-AttnRuns-meta', text);
+    const info = el('div', 'jp-AttnRuns-info', text); // step and time, then the sparkline and last value
+    const meta = el('span', 'jp-AttnRuns-meta', info);
     meta.textContent = `step ${run.last_step ?? '–'} · ${relativeTime(run.updated, now)}`;
     meta.title = new Date(run.updated * 1000).toLocaleString();
 
     const spark = this.sparks.get(run.name);
     if (spark && spark.key === this.sparkKey(run) && spark.values.length) {
-      const svg = li.appendChild(sparkline(spark.values, 80, 20, range));
+      const svg = info.appendChild(sparkline(spark.values, SPARK_WIDTH, SPARK_HEIGHT, range));
       svg.setAttribute('aria-label', `${this.tag} sparkline`);
       svg.style.stroke = color;
-      const last = el('span', 'jp-AttnRuns-last', li);
+      const last = el('span', 'jp-AttnRuns-last', info);
       last.textContent = formatValue(spark.values[spark.values.length - 1]);
       last.title = `last ${this.tag}`;
     }

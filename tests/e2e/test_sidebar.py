@@ -115,22 +115,43 @@ def test_sidebar_lists_runs_and_finds_new_one_on_refresh(lab, page, logdir):
     assert len(spark.get_attribute("points").split()) == 50  # one vertex per loss point
     assert page.locator("#attn-widget-runs .jp-AttnRuns-tag").input_value() == "train/loss"
 
-    write_run(logdir / "gamma", steps=5)
+    # the name line has the row's width (sparkline and value are under it): both names in full
+    assert rows.evaluate_all(NAME_LINE_SHARE) > 0.8
+    beta = rows.filter(has_text="beta").locator(".jp-AttnRuns-name").evaluate(SHOWN_NAME)
+    assert not beta["folder"]["cut"] and not beta["leaf"]["cut"] and beta["folder"]["right"] <= beta["leaf"]["left"], beta
+    colors = rows.evaluate_all(SWATCHES)
+
+    write_run(logdir / "a_gamma", steps=5)  # sorts before the others
     assert rows.count() == 2  # auto-refresh is off: nothing new until asked
     page.locator("#attn-widget-runs .jp-AttnRuns-refresh").click()
     rows.filter(has_text="gamma").wait_for()
     assert "step 4" in rows.filter(has_text="gamma").inner_text()
+    # a run's colour comes from its name: the same after a new run sorts first, and after a reload
+    with_gamma = rows.evaluate_all(SWATCHES)
+    assert {run: with_gamma[run] for run in colors} == colors and len(set(with_gamma.values())) == 3
+    open_sidebar(page, lab)
+    rows.filter(has_text="gamma").wait_for()
+    assert rows.evaluate_all(SWATCHES) == with_gamma
 
     last = alpha.locator(".jp-AttnRuns-last")
     expected = 2.0 * math.exp(-49 / 15) + math.sin(49 * 1.7) * 0.3
     assert float(last.inner_text()) == pytest.approx(expected, rel=1e-3)  # the last loss, 4 digits
 
-    page.locator("#attn-widget-runs .jp-AttnRuns-filter").fill("gam")
-    assert names(page) == ["gamma"]
+    filter_box = page.locator("#attn-widget-runs .jp-AttnRuns-filter")
+    filter_box.fill("gam")
+    assert names(page) == ["a_gamma"]
     page.locator("#attn-widget-runs .jp-AttnRuns-filter").fill("^(alpha|exp 2/.*)$")  # a regex
     assert names(page) == ["alpha", "exp 2/beta"]
-    page.locator("#attn-widget-runs .jp-AttnRuns-filter").fill("zzz")
+    assert filter_box.get_attribute("aria-invalid") == "false"
+    filter_box.fill("zzz")
     assert page.locator("#attn-widget-runs .jp-AttnRuns-message").inner_text() == "No runs match “zzz”."
+    filter_box.fill("lr_(")  # not a regex: matched as text, and said so under the box
+    note = page.locator("#attn-widget-runs .jp-AttnRuns-filterNote")
+    assert note.inner_text() == "Not a valid regular expression: matched as text"
+    assert filter_box.get_attribute("aria-invalid") == "true"
+    assert page.locator(f"#{filter_box.get_attribute('aria-describedby')}").inner_text() == note.inner_text()
+    filter_box.fill("alpha")
+    assert filter_box.get_attribute("aria-invalid") == "false" and not note.is_visible()
 
 
 def test_hidden_sidebar_fetches_nothing(lab, page, logdir):
@@ -170,13 +191,17 @@ def test_shared_scale_warnings_and_a_virtualised_list(lab, page):
     assert page.locator("#attn-widget-runs .jp-AttnRuns-footer").inner_text().endswith("2003 of 2003 runs")
 
     broken = runs(page).filter(has_text="a_broken")
-    assert "bad length checksum" in broken.locator(".jp-AttnRuns-warning").get_attribute("title")
+    warning = broken.locator(".jp-AttnRuns-warning")
+    assert "bad length checksum" in warning.get_attribute("title")
+    # read out with the row (the list's keyboard users get no tooltip): an image named by the text
+    assert warning.get_attribute("role") == "img"
+    assert re.match(r"warning: .*bad length checksum", warning.get_attribute("aria-label"))
     small = runs(page).filter(has_text="a_lr_small").locator(".jp-AttnRuns-sparkline polyline")
     large = runs(page).filter(has_text="a_lr_large").locator(".jp-AttnRuns-sparkline polyline")
     small.wait_for(state="attached")  # a flat line has an empty box: "hidden" to Playwright
     large.wait_for(state="attached")
     y = lambda line: {p.split(",")[1] for p in line.get_attribute("points").split()}  # noqa: E731
-    assert y(small) == {"20"} and y(large) == {"0"}  # bottom and top of one shared scale
+    assert y(small) == {"14"} and y(large) == {"0"}  # bottom and top of one shared scale
     assert runs(page).filter(has_text="a_lr_large").locator(".jp-AttnRuns-last").inner_text() == "0.01"
 
     page.locator("#attn-widget-runs .jp-AttnRuns-filter").fill("run19\\d\\d$")
@@ -299,16 +324,22 @@ def test_sidebar_explains_empty_or_unreadable_logdir(lab, page):
 
 LONG_RUN = "lr_sweep_2024-06-01.cosine-warmup/batch_512/exp3/run_lr0.1"
 
-# Where a name's text lies against its (clipping) box, in px: the box, the first character's left
-# edge, the span of the last path segment, and whether the text overflows the box.
-SHOWN_TEXT = """(name) => {
-  const text = name.querySelector('bdi').firstChild, box = name.getBoundingClientRect();
-  const range = (from, to) => { const r = document.createRange(); r.setStart(text, from); r.setEnd(text, to);
-                                return r.getBoundingClientRect(); };
-  const n = text.length, tail = range(text.data.lastIndexOf('/') + 1, n);
-  return { box: [box.left, box.right], first: range(0, 1).left, tail: [tail.left, tail.right],
-           overflows: name.scrollWidth > name.clientWidth };
+# Where a name's parts lie, in px: the name's box, and its folders' and run's boxes, each with
+# whether its text is cut (elided).
+SHOWN_NAME = """(name) => {
+  const box = name.getBoundingClientRect();
+  const part = selector => { const p = name.querySelector(selector), r = p.getBoundingClientRect();
+                             return { left: r.left, right: r.right, cut: p.scrollWidth > p.clientWidth }; };
+  return { box: [box.left, box.right], folder: part('.jp-AttnRuns-folder'), leaf: part('.jp-AttnRuns-leaf') };
 }"""
+
+# The width of the rows' name line against the row's (the least of all rows).
+NAME_LINE_SHARE = """(rows) => Math.min(...rows.map(r =>
+  r.querySelector('.jp-AttnRuns-line').getBoundingClientRect().width / r.getBoundingClientRect().width))"""
+
+# Each listed run's colour swatch.
+SWATCHES = """(rows) => Object.fromEntries(rows.map(r =>
+  [r.dataset.run, getComputedStyle(r.querySelector('.jp-AttnRuns-color')).backgroundColor]))"""
 
 
 def test_chart_groups_options_add_scalars_nonfinite_and_hparams(lab, page):
@@ -371,15 +402,17 @@ def test_chart_groups_options_add_scalars_nonfinite_and_hparams(lab, page):
     assert runs(page).evaluate_all("rs => rs.filter(r => r.classList.contains('jp-mod-child')).length") == 0
     filter_box.fill("")
 
-    # a long name elides at its start: the end that tells runs apart stays in view
+    # at the sidebar's default width a long name's folders elide (at their start), the run in full
+    width = page.locator("#attn-widget-runs").bounding_box()["width"]
+    assert 200 <= width <= 300, width
     long_name = runs(page).filter(has_text="run_lr0.1").locator(".jp-AttnRuns-name")
     assert long_name.inner_text() == LONG_RUN and long_name.get_attribute("title") == f"tb_charts/{LONG_RUN}"
-    shown = long_name.evaluate(SHOWN_TEXT)
-    assert shown["overflows"], shown
-    (left, right), (tail_left, tail_right) = shown["box"], shown["tail"]
-    assert shown["first"] < left - 50 and left - 0.5 <= tail_left < tail_right <= right + 0.5, shown
-    short = runs(page).nth(0).locator(".jp-AttnRuns-name").evaluate(SHOWN_TEXT)  # "exp": left-aligned
-    assert not short["overflows"] and short["first"] == pytest.approx(left, abs=0.5) == short["box"][0], short
+    shown = long_name.evaluate(SHOWN_NAME)
+    (left, right), folder, leaf = shown["box"], shown["folder"], shown["leaf"]
+    assert folder["cut"] and not leaf["cut"], shown
+    assert left - 0.5 <= folder["left"] < folder["right"] <= leaf["left"] < leaf["right"] <= right + 0.5, shown
+    short = runs(page).nth(0).locator(".jp-AttnRuns-name").evaluate(SHOWN_NAME)  # "exp": left-aligned
+    assert not short["leaf"]["cut"] and short["leaf"]["left"] == pytest.approx(short["box"][0], abs=0.5), short
 
     page.locator('#attn-widget-runs [data-run="tb_charts/exp"]').click()
     panel = page.locator(".jp-AttnScalars")
@@ -534,7 +567,8 @@ def test_sidebar_axe_and_controls_at_default_width(lab, page, logdir, theme):
         # rows' text, selected ones included, is computed here from the computed colours.
         contrast = page.evaluate(
             """() => {
-              const rgba = c => { const [r, g, b, a = 1] = c.match(/[\\d.]+/g).map(Number); return { r, g, b, a }; };
+              const rgba = c => { const [r, g, b, a = 1] = c.match(/[\\d.]+/g).map(Number), k = c.startsWith('color(srgb') ? 255 : 1;
+                                 return { r: r * k, g: g * k, b: b * k, a }; };  // rgb(a) or color-mix's color(srgb)
               const over = (f, b) => ({ r: f.r * f.a + b.r * (1 - f.a), g: f.g * f.a + b.g * (1 - f.a),
                                         b: f.b * f.a + b.b * (1 - f.a), a: 1 });
               const background = el => {
@@ -546,12 +580,17 @@ def test_sidebar_axe_and_controls_at_default_width(lab, page, logdir, theme):
               };
               const lum = c => { const f = v => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
                                  return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+              // a run's ⚠ (no run here has one: drawn in the last row for the measure)
+              const warning = document.createElement('span');
+              warning.className = 'jp-AttnRuns-warning';
+              warning.textContent = '⚠';
+              [...document.querySelectorAll('#attn-widget-runs .jp-AttnRuns-line')].at(-1).appendChild(warning);
               const texts = document.querySelectorAll(
-                '#attn-widget-runs .jp-AttnRuns-run :is(.jp-AttnRuns-name, .jp-AttnRuns-meta, .jp-AttnRuns-last)');
+                '#attn-widget-runs .jp-AttnRuns-run :is(.jp-AttnRuns-folder, .jp-AttnRuns-leaf, .jp-AttnRuns-meta, .jp-AttnRuns-last, .jp-AttnRuns-warning)');
               return [...texts].map(el => {
                 const bg = background(el), fg = over(rgba(getComputedStyle(el).color), bg);
                 const [hi, lo] = [lum(fg), lum(bg)].sort((a, b) => b - a);
-                return { text: el.textContent, selected: el.closest('.jp-mod-selected') !== null,
+                return { text: el.textContent || el.dataset.text, selected: el.closest('.jp-mod-selected') !== null,
                          ratio: Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100 };
               });
             }"""
