@@ -1,8 +1,8 @@
 import { MainAreaWidget } from '@jupyterlab/apputils';
-import { downloadIcon, refreshIcon, Toolbar, ToolbarButton } from '@jupyterlab/ui-components';
+import { downloadIcon, refreshIcon, ToolbarButton } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 import { Poll } from '@lumino/polling';
-import { Widget } from '@lumino/widgets';
+import { Panel, type Widget } from '@lumino/widgets';
 import { fetchScalars, type IRunInfo } from './api';
 import { ChartOptionsBar } from './chartOptions';
 import { groupTags, refreshPlan, sameScalars, type XAxis } from './charts';
@@ -34,6 +34,7 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
   private readonly message: HTMLElement;
   private readonly grid: HTMLElement;
   private readonly resizer = new ResizeObserver(() => this.fitCharts());
+
   private readonly livePoll: Poll;
 
   /**
@@ -44,8 +45,7 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
     private readonly colorOf: (run: string) => string,
     private readonly refreshSeconds: () => number
   ) {
-    // a plain toolbar: its items wrap onto a second line (Lab's reactive one hides them behind "…")
-    super({ content: new Widget(), toolbar: new Toolbar() });
+    super({ content: new Panel() });
     this.livePoll = new Poll({
       auto: false,
       factory: () => this.reloadLive(),
@@ -62,8 +62,13 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
     this.grid = this.content.node.appendChild(document.createElement('div'));
     this.grid.className = 'jp-AttnScalars-grid';
     this.resizer.observe(this.grid);
-    this.toolbar.addItem('smoothing', this.slider);
-    this.toolbar.addItem('options', this.chartOptions);
+    // the chart controls wrap onto more lines in a bar of their own (in Lab's toolbar they were
+    // clipped or hidden behind its "…" menu); it sticks to the top while the charts scroll
+    const controls = new Panel();
+    controls.addClass('jp-AttnScalars-controls');
+    controls.addWidget(this.slider);
+    controls.addWidget(this.chartOptions);
+    (this.content as Panel).insertWidget(0, controls);
     this.toolbar.addItem('refresh', new ToolbarButton({ icon: refreshIcon, tooltip: 'Reload scalars', onClick: () => this.load(this.infos) }));
     this.toolbar.addItem(
       'csv',
