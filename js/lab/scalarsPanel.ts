@@ -55,6 +55,7 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
     });
     this.id = 'attn-widget-scalars';
     this.addClass('jp-AttnScalars');
+    this.content.addClass('jp-AttnScalars-content'); // the scroller of the controls and charts
     this.title.icon = runsIcon;
     this.title.closable = true;
     this.message = this.content.node.appendChild(document.createElement('div'));
@@ -114,12 +115,17 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
     return { interval, max: interval, backoff: false };
   }
 
-  /** Run the live poll exactly while it has work and someone sees the charts. */
-  private updatePoll(): void {
+  /**
+   * Run the live poll exactly while it has work and someone sees the charts; its first fetch now
+   * if `fetchNow` (shown again: the charts may be stale), else after an interval (just loaded).
+   */
+  private updatePoll(fetchNow = false): void {
     if (this.pollsLive) {
-      this.livePoll.frequency = this.pollFrequency();
-      if (this.livePoll.state.phase === 'constructed' || this.livePoll.state.phase === 'stopped') {
-        void this.livePoll.start();
+      const frequency = this.pollFrequency();
+      this.livePoll.frequency = frequency;
+      const { phase } = this.livePoll.state;
+      if (phase === 'constructed' || phase === 'stopped') {
+        void this.livePoll.schedule({ interval: fetchNow ? Poll.IMMEDIATE : frequency.interval, phase: 'started' });
       }
     } else {
       void this.livePoll.stop();
@@ -134,7 +140,7 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this.updatePoll();
+    this.updatePoll(true);
   }
 
   protected onAfterHide(msg: Message): void {
@@ -186,8 +192,11 @@ export class ScalarsPanel extends MainAreaWidget<Widget> {
       }
     }
     this.fitCharts();
-    this.grid.style.minHeight = '';
     [scroller.scrollTop, scroller.scrollLeft] = scroll;
+    // uPlot sizes its canvases in a microtask: the grid keeps its height until they have theirs
+    requestAnimationFrame(() => {
+      this.grid.style.minHeight = '';
+    });
   }
 
   /** Fetch the scalars of `runs` (all plotted, or some to update) and redraw, keeping the zoom if `keepZoom`. */

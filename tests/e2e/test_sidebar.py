@@ -274,19 +274,27 @@ def test_auto_refresh_follows_a_growing_run(lab, page, logdir):
 
     page.locator('.jp-SideBar [data-id="attn-widget-runs"]').click()  # hide the sidebar: its poll stops
     page.locator("#attn-widget-runs").wait_for(state="hidden")
+    panel.locator(".jp-AttnScalars-tagFilter").fill("loss$")  # the tag filter and the scroll stay too
+    page.set_viewport_size({"width": 1400, "height": 480})
     page.wait_for_timeout(300)  # the charts widen into the room
+    scroller = panel.locator(".jp-AttnScalars-content")
+    scrolled = scroller.evaluate("s => { s.scrollTop = s.scrollHeight; return s.scrollTop; }")
+    assert scrolled > 0
     zoomed = loss.evaluate(CANVAS)["hash"]
     page.locator(chart).evaluate("c => { c.dataset.stale = 'yes'; }")  # gone once the chart is redrawn
     seen = api_requests(page)
     write_run(logdir / "delta", steps=30, start=10)  # training goes on: a second events file
     page.locator(f"{chart}:not([data-stale]) canvas").wait_for(timeout=15_000)  # new points arrived
     assert loss.evaluate(CANVAS)["hash"] == zoomed  # the same steps in view: the zoom was kept
+    assert scroller.evaluate("s => s.scrollTop") == scrolled
+    assert panel.locator(".jp-AttnScalars-chart").evaluate_all("cs => cs.map(c => c.dataset.tag)") == ["train/loss"]
     page.wait_for_timeout(2500)
     assert seen and all("/attn-widget/scalars" in u for u in seen), seen
     assert len(seen) <= 5, seen  # one request per interval for the one live run
     page.locator(f"{chart} .u-over").dblclick()  # all 40 steps again
     full = loss.evaluate(CANVAS)
     assert full["hash"] != zoomed and full["coloured"] > 300
+    page.set_viewport_size({"width": 1400, "height": 900})
 
 
 def test_sidebar_explains_empty_or_unreadable_logdir(lab, page):
