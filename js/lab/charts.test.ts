@@ -31,7 +31,7 @@ describe('groupTags', () => {
 
 describe('xValues', () => {
   const series = { steps: [0, 10, 20], wall_times: [1000, 2800, 8200], values: [1, 2, 3] };
-  it('is steps, hours since the first point, or wall time', () => {
+  it('is steps, hours (by default) since the first point, or wall time', () => {
     expect(xValues(series, 'step')).toEqual([0, 10, 20]);
     expect(xValues(series, 'relative')).toEqual([0, 0.5, 2]);
     expect(xValues(series, 'wall')).toEqual([1000, 2800, 8200]);

@@ -288,9 +288,10 @@ def test_auto_refresh_follows_a_growing_run(lab, page, logdir):
     assert loss.evaluate(CANVAS)["hash"] == zoomed  # the same steps in view: the zoom was kept
     assert scroller.evaluate("s => s.scrollTop") == scrolled
     assert panel.locator(".jp-AttnScalars-chart").evaluate_all("cs => cs.map(c => c.dataset.tag)") == ["train/loss"]
+    assert seen and all("/attn-widget/scalars" in u for u in seen), seen  # no runs listing
+    seen.clear()
     page.wait_for_timeout(2500)
-    assert seen and all("/attn-widget/scalars" in u for u in seen), seen
-    assert len(seen) <= 5, seen  # one request per interval for the one live run
+    assert 1 <= len(seen) <= 3 and all("/attn-widget/scalars" in u for u in seen), seen  # one a second
     page.locator(f"{chart} .u-over").dblclick()  # all 40 steps again
     full = loss.evaluate(CANVAS)
     assert full["hash"] != zoomed and full["coloured"] > 300
