@@ -18,10 +18,6 @@ function cssVar(name: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim();
 }
 
-function axisFont(): string {
-  return `${cssVar('--jp-ui-font-size0') || '11px'} ${cssVar('--jp-ui-font-family') || 'sans-serif'}`;
-}
-
 export interface IChartRun {
   run: string;
   color: string;
@@ -37,8 +33,7 @@ function formatValue(_u: uPlot, v: number | null): string {
 /**
  * One uPlot chart of a tag, runs overlaid: per run a bold smoothed line over its faded raw line,
  * one legend entry per run (hiding it hides both). x is the step, relative time (its unit from the
- * span) or wall time; y linear or log, over min–max or ignoring outliers. NaN
- * and ±inf cannot be drawn: they are counted beside the title, per kind. Drag to zoom, double-click
+ * span) or wall time; y linear or log, over min–max or ignoring outliers. NaN and ±inf cannot be drawn: they are counted beside the title, per kind. Drag to zoom, double-click
  * to reset, hover for values (legend); cursors sync across charts that share `syncKey`.
  */
 export class ScalarChart {
@@ -88,12 +83,12 @@ export class ScalarChart {
           y: { distr: options.logY ? 3 : 1, ...(robust && !options.logY ? { range: () => robust } : {}) }
         },
         axes: [
-          { ...axis, label: xLabel, labelSize: 20, labelFont: axisFont() },
+          { ...axis, label: xLabel, labelSize: 20 },
           { ...axis, size: 60 }
         ],
         series: [{ label: xLabel }, ...series],
         hooks: {
-          // a run's legend entry (its smoothed line) shows or hides its raw line too
+          // a run's legend entry (its smoothed line, after its raw one: see runSeries) shows or hides both
           setSeries: [(u, i, opts) => i !== null && i % 2 === 0 && opts.show !== undefined && u.setSeries(i - 1, { show: opts.show })]
         }
       },
