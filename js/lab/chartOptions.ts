@@ -15,10 +15,13 @@ export class ChartOptionsBar extends Widget {
     this.filter = this.node.appendChild(document.createElement('input'));
     Object.assign(this.filter, { type: 'search', placeholder: 'Filter tags (regex)', className: 'jp-mod-styled jp-AttnScalars-tagFilter' });
     this.filter.addEventListener('input', onChange);
-    this.axis = this.node.appendChild(document.createElement('select'));
+    const axisLabel = this.node.appendChild(document.createElement('label'));
+    axisLabel.className = 'jp-AttnScalars-axisLabel';
+    axisLabel.append('x axis');
+    this.axis = axisLabel.appendChild(document.createElement('select'));
     this.axis.className = 'jp-mod-styled jp-AttnScalars-axis';
-    this.axis.title = 'x axis';
-    this.axis.append(new Option('Step', 'step'), new Option('Relative (hours)', 'relative'), new Option('Wall time', 'wall'));
+    // the relative axis picks its unit (s, min, h, d) from the time the runs span
+    this.axis.append(new Option('Step', 'step'), new Option('Relative time', 'relative'), new Option('Wall time', 'wall'));
     this.axis.addEventListener('change', onChange);
     const check = (label: string, className: string) => {
       const wrap = this.node.appendChild(document.createElement('label'));

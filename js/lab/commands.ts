@@ -32,7 +32,8 @@ export function addCommands(
     if (!panel || panel.isDisposed) {
       panel = new ScalarsPanel(
         () => sidebar.config.maxPoints,
-        run => sidebar.model.colors.colorOf(run)
+        run => sidebar.model.colors.colorOf(run),
+        () => sidebar.config.refreshInterval
       );
       await tracker.add(panel); // names it for the layout restorer before the layout is saved
       app.shell.add(panel, 'main');

@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import type { IScalarSeries } from './api';
-import { nonFinite, robustRange, type XAxis, xValues } from './charts';
+import { nonFinite, relativeSpan, relativeUnit, robustRange, runSeries, type XAxis, xAxisLabel, xValues, zoomedRange } from './charts';
 import { formatValue as formatNumber } from './runs';
 import { emaSmooth } from './smoothing';
 
@@ -10,6 +10,8 @@ export interface IChartOptions {
   logY: boolean;
   /** y range from the 1st–99th percentiles instead of min–max. */
   ignoreOutliers: boolean;
+  /** x range to show at first (a zoom kept across a reload); null: all the data. */
+  xRange?: [number, number] | null;
 }
 
 function cssVar(name: string): string {
@@ -28,17 +30,16 @@ function formatValue(_u: uPlot, v: number | null): string {
   return v === null || v === undefined ? '–' : formatNumber(v);
 }
 
-const AXIS_LABELS: Record<XAxis, string> = { step: 'step', relative: 'hours', wall: 'time' };
-
 /**
- * One uPlot chart of a tag, runs overlaid: per run a bold smoothed line and its faded raw line.
- * x is the step, relative or wall time; y linear or log, over min–max or ignoring outliers. NaN
- * and ±inf cannot be drawn: they are counted beside the title, per kind. Drag to zoom, double-click
+ * One uPlot chart of a tag, runs overlaid: per run a bold smoothed line over its faded raw line,
+ * one legend entry per run (hiding it hides both). x is the step, relative time (its unit from the
+ * span) or wall time; y linear or log, over min–max or ignoring outliers. NaN and ±inf cannot be drawn: they are counted beside the title, per kind. Drag to zoom, double-click
  * to reset, hover for values (legend); cursors sync across charts that share `syncKey`.
  */
 export class ScalarChart {
   readonly node: HTMLElement;
   private plot: uPlot;
+  private readonly xOf: (series: IScalarSeries) => number[];
 
   constructor(
     readonly tag: string,
@@ -68,12 +69,10 @@ export class ScalarChart {
     const fg = cssVar('--jp-ui-font-color2');
     const grid = cssVar('--jp-border-color2');
     const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
-    const series = runs.flatMap(({ run, color: stroke }) => {
-      return [
-        { label: run, stroke, width: 2, spanGaps: true, value: formatValue },
-        { label: `${run} (raw)`, stroke, width: 1, alpha: 0.3, spanGaps: true, value: formatValue }
-      ];
-    });
+    const unit = relativeUnit(relativeSpan(runs.map(r => r.series)));
+    this.xOf = s => xValues(s, options.axis, unit);
+    const series = runSeries(runs).map(s => ({ ...s, spanGaps: true, value: formatValue }));
+    const xLabel = xAxisLabel(options.axis, unit);
     this.plot = new uPlot(
       {
         width: 400,
@@ -83,18 +82,34 @@ export class ScalarChart {
           x: { time: options.axis === 'wall' },
           y: { distr: options.logY ? 3 : 1, ...(robust && !options.logY ? { range: () => robust } : {}) }
         },
-        axes: [axis, { ...axis, size: 60 }],
-        series: [{ label: AXIS_LABELS[options.axis] }, ...series]
+        axes: [
+          { ...axis, label: xLabel, labelSize: 20 },
+          { ...axis, size: 60 }
+        ],
+        series: [{ label: xLabel }, ...series],
+        hooks: {
+          // a run's legend entry (its smoothed line, after its raw one: see runSeries) shows or hides both
+          setSeries: [(u, i, opts) => i !== null && i % 2 === 0 && opts.show !== undefined && u.setSeries(i - 1, { show: opts.show })]
+        }
       },
       this.data(weight),
       this.node
     );
+    if (options.xRange) {
+      this.plot.setScale('x', { min: options.xRange[0], max: options.xRange[1] });
+    }
+  }
+
+  /** The x range the user zoomed to; null when the chart shows all its data. */
+  get zoom(): [number, number] | null {
+    const xs = this.plot.data[0];
+    return zoomedRange(this.plot.scales.x, xs.length ? [xs[0], xs[xs.length - 1]] : null);
   }
 
   private data(weight: number): uPlot.AlignedData {
     const log = this.options.logY;
     const gaps = (v: number) => (Number.isFinite(v) && (!log || v > 0) ? v : null);
-    return uPlot.join(this.runs.map(({ series: s }) => [xValues(s, this.options.axis), Array.from(emaSmooth(s.values, weight), gaps), s.values.map(gaps)]));
+    return uPlot.join(this.runs.map(({ series: s }) => [this.xOf(s), s.values.map(gaps), Array.from(emaSmooth(s.values, weight), gaps)]));
   }
 
   /** Redraw with another smoothing weight, keeping the current zoom. */

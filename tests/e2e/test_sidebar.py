@@ -256,13 +256,14 @@ def test_clicking_runs_draws_charts_and_smoothing_redraws(lab, page, logdir):
     over.dblclick()
     assert loss.evaluate(CANVAS)["hash"] == after["hash"]
 
-    # ctrl-click adds a second run: both overlaid in every chart (smoothed + raw series each)
+    # ctrl-click adds a second run: both overlaid in every chart (smoothed over faint raw line),
+    # one legend entry per run (the raw lines' entries are hidden)
     runs(page).filter(has_text="beta").click(modifiers=["Control"])
     page.wait_for_function(
         "() => document.querySelectorAll('.jp-AttnScalars-chart')[1]?.querySelectorAll('.u-legend .u-series').length === 5"
     )
-    legend = charts.nth(1).locator(".u-legend .u-series").all_inner_texts()
-    assert any("exp 2/beta" in t for t in legend) and any("alpha" in t for t in legend)
+    legend = charts.nth(1).locator(".u-legend .u-series:visible").all_inner_texts()
+    assert len(legend) == 3 and "exp 2/beta" in legend[2] and "alpha" in legend[1], legend
     assert "alpha" in page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current").inner_text()
 
     with page.expect_download() as download:
@@ -273,23 +274,53 @@ def test_clicking_runs_draws_charts_and_smoothing_redraws(lab, page, logdir):
 
 
 def test_auto_refresh_follows_a_growing_run(lab, page, logdir):
+    """A live run's charts follow it while the sidebar is hidden (the chart panel polls it, one
+    scalars request a second, no listing), keeping the zoom; double-click then shows all."""
     write_run(logdir / "delta", steps=10)
     configure(lab, logdir="tb", refreshInterval=1)
     open_sidebar(page, lab)
     delta = runs(page).filter(has_text="delta")
     delta.click()
-    loss = page.locator('.jp-AttnScalars-chart[data-tag="train/loss"] canvas')
+    chart = '.jp-AttnScalars-chart[data-tag="train/loss"]'
+    loss = page.locator(f"{chart} canvas")
     loss.wait_for()
-    before = loss.evaluate(CANVAS)["hash"]
+    panel = page.locator(".jp-AttnScalars")
+    panel.locator(".jp-AttnScalars-axis").select_option("relative")  # a run of seconds: in seconds
+    assert "Relative time (s)" in page.locator(f"{chart} .u-legend .u-series").first.inner_text()
+    panel.locator(".jp-AttnScalars-axis").select_option("step")
+    loss.wait_for()
+    over = page.locator(f"{chart} .u-over")
+    box = over.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+    page.mouse.move(0, 0)
 
+    page.locator('.jp-SideBar [data-id="attn-widget-runs"]').click()  # hide the sidebar: its poll stops
+    page.locator("#attn-widget-runs").wait_for(state="hidden")
+    panel.locator(".jp-AttnScalars-tagFilter").fill("loss$")  # the tag filter and the scroll stay too
+    page.set_viewport_size({"width": 1400, "height": 480})
+    page.wait_for_timeout(300)  # the charts widen into the room
+    scroller = panel.locator(".jp-AttnScalars-content")
+    scrolled = scroller.evaluate("s => { s.scrollTop = s.scrollHeight; return s.scrollTop; }")
+    assert scrolled > 0
+    zoomed = loss.evaluate(CANVAS)["hash"]
+    page.locator(chart).evaluate("c => { c.dataset.stale = 'yes'; }")  # gone once the chart is redrawn
+    seen = api_requests(page)
     write_run(logdir / "delta", steps=30, start=10)  # training goes on: a second events file
-    page.wait_for_function(
-        "() => document.querySelector('[data-run=\"tb/delta\"] .jp-AttnRuns-meta').textContent.startsWith('step 39')",
-        timeout=15_000,
-    )
-    redrawn = f"(sel) => ({CANVAS})(document.querySelector(sel)).hash !== {before}"
-    page.wait_for_function(redrawn, arg='.jp-AttnScalars-chart[data-tag="train/loss"] canvas', timeout=15_000)
-    assert loss.evaluate(CANVAS)["coloured"] > 300
+    page.locator(f"{chart}:not([data-stale]) canvas").wait_for(timeout=15_000)  # new points arrived
+    assert loss.evaluate(CANVAS)["hash"] == zoomed  # the same steps in view: the zoom was kept
+    assert scroller.evaluate("s => s.scrollTop") == scrolled
+    assert panel.locator(".jp-AttnScalars-chart").evaluate_all("cs => cs.map(c => c.dataset.tag)") == ["train/loss"]
+    assert seen and all("/attn-widget/scalars" in u for u in seen), seen  # no runs listing
+    seen.clear()
+    page.wait_for_timeout(2500)
+    assert 1 <= len(seen) <= 3 and all("/attn-widget/scalars" in u for u in seen), seen  # one a second
+    page.locator(f"{chart} .u-over").dblclick()  # all 40 steps again
+    full = loss.evaluate(CANVAS)
+    assert full["hash"] != zoomed and full["coloured"] > 300
+    page.set_viewport_size({"width": 1400, "height": 900})
 
 
 def test_sidebar_explains_empty_or_unreadable_logdir(lab, page):
@@ -420,9 +451,25 @@ def test_chart_groups_options_add_scalars_nonfinite_and_hparams(lab, page):
 
     groups = panel.locator("details.jp-AttnScalars-group")
     assert groups.evaluate_all("gs => gs.map(g => g.dataset.group)") == ["loss", "lr", "train"]
-    # add_scalars: both keys overlaid in the one "loss" chart (x + smoothed and raw per key)
-    legend = panel.locator('.jp-AttnScalars-chart[data-tag="loss"] .u-legend .u-series').all_inner_texts()
-    assert len(legend) == 5 and any("exp/loss_train" in t for t in legend) and any("exp/loss_val" in t for t in legend)
+    # add_scalars: both keys overlaid in the one "loss" chart, one legend entry each (and x)
+    legend = panel.locator('.jp-AttnScalars-chart[data-tag="loss"] .u-legend .u-series:visible').all_inner_texts()
+    assert len(legend) == 3 and any("exp/loss_train" in t for t in legend) and any("exp/loss_val" in t for t in legend)
+    # the toolbar, wide or narrow: every control shown whole (none behind "…"; it wraps), the x axis labelled
+    toolbar = panel.locator(".jp-Toolbar").first  # Lab's, now with the reload and CSV buttons only
+    for width in (1400, 760):
+        page.set_viewport_size({"width": width, "height": 900})
+        assert toolbar.locator(".jp-Toolbar-responsive-opener:visible").count() == 0
+        for control in (".jp-AttnScalars-smoothing", ".jp-AttnScalars-tagFilter", ".jp-AttnScalars-axisLabel",
+                        ".jp-AttnScalars-logy", ".jp-AttnScalars-robust"):
+            fit = panel.locator(control).evaluate(
+                """el => { const r = el.getBoundingClientRect(), bar = el.closest('.jp-AttnScalars-controls').getBoundingClientRect();
+                           return { clipped: el.scrollWidth > el.clientWidth + 1 || r.bottom > bar.bottom + 0.5
+                                             || r.right > bar.right + 0.5, visible: r.width > 0 }; }"""
+            )
+            assert fit == {"clipped": False, "visible": True}, (width, control, fit)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    assert panel.get_by_label("x axis").evaluate("s => s.tagName") == "SELECT"
+    assert panel.locator(".jp-AttnScalars-axisLabel").inner_text().startswith("x axis")
     train_loss = panel.locator('.jp-AttnScalars-chart[data-tag="train/loss"]')
     assert train_loss.locator(".jp-AttnScalars-nonfinite").inner_text() == "NaN ×1 · +inf ×1"
 
@@ -437,7 +484,7 @@ def test_chart_groups_options_add_scalars_nonfinite_and_hparams(lab, page):
     panel.locator(".jp-AttnScalars-axis").select_option("wall")
     wall = canvas.evaluate(CANVAS)["hash"]
     assert len({plain, robust, logy, wall}) == 4
-    assert "time" in train_loss.locator(".u-legend .u-series").first.inner_text()
+    assert "Wall time" in train_loss.locator(".u-legend .u-series").first.inner_text()
 
     panel.locator(".jp-AttnScalars-tagFilter").fill("acc$")
     assert panel.locator(".jp-AttnScalars-chart").evaluate_all("cs => cs.map(c => c.dataset.tag)") == ["train/acc"]
