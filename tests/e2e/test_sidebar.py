@@ -118,7 +118,9 @@ def test_sidebar_lists_runs_and_finds_new_one_on_refresh(lab, page, logdir):
     # the name line has the row's width (sparkline and value are under it): both names in full
     assert rows.evaluate_all(NAME_LINE_SHARE) > 0.8
     beta = rows.filter(has_text="beta").locator(".jp-AttnRuns-name").evaluate(SHOWN_NAME)
-    assert not beta["folder"]["cut"] and not beta["leaf"]["cut"] and beta["folder"]["right"] <= beta["leaf"]["left"], beta
+    assert not beta["folder"]["cut"] and not beta["leaf"]["cut"] and beta["folder"]["right"] <= beta["leaf"]["left"], (
+        beta
+    )
     colors = rows.evaluate_all(SWATCHES)
 
     write_run(logdir / "a_gamma", steps=5)  # sorts before the others
@@ -459,8 +461,13 @@ def test_chart_groups_options_add_scalars_nonfinite_and_hparams(lab, page):
     for width in (1400, 760):
         page.set_viewport_size({"width": width, "height": 900})
         assert toolbar.locator(".jp-Toolbar-responsive-opener:visible").count() == 0
-        for control in (".jp-AttnScalars-smoothing", ".jp-AttnScalars-tagFilter", ".jp-AttnScalars-axisLabel",
-                        ".jp-AttnScalars-logy", ".jp-AttnScalars-robust"):
+        for control in (
+            ".jp-AttnScalars-smoothing",
+            ".jp-AttnScalars-tagFilter",
+            ".jp-AttnScalars-axisLabel",
+            ".jp-AttnScalars-logy",
+            ".jp-AttnScalars-robust",
+        ):
             fit = panel.locator(control).evaluate(
                 """el => { const r = el.getBoundingClientRect(), bar = el.closest('.jp-AttnScalars-controls').getBoundingClientRect();
                            return { clipped: el.scrollWidth > el.clientWidth + 1 || r.bottom > bar.bottom + 0.5
