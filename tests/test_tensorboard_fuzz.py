@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import write_tensorboard_tensor_scalars
 
 from attn_widget.tensorboard import EventFileReader, ReaderCache, list_runs
 
@@ -35,10 +36,6 @@ def originals(tmp_path_factory) -> dict[str, bytes]:
     """Real event files: torch classic + new-style scalars mixed with histograms and text; an
     add_hparams session; TensorBoard's writer with tensor scalars and plugin metadata; a periodic
     3-tag file long enough for the column-wise fast path."""
-    from tensorboard.compat.proto import event_pb2, summary_pb2
-    from tensorboard.plugins.scalar import metadata as scalar_metadata
-    from tensorboard.summary.writer.event_file_writer import EventFileWriter
-    from tensorboard.util import tensor_util
     from torch.utils.tensorboard import SummaryWriter
 
     base = tmp_path_factory.mktemp("fuzz_sources")
@@ -51,16 +48,7 @@ def originals(tmp_path_factory) -> dict[str, bytes]:
                 w.add_text("notes", f"step {step}", step)
     with SummaryWriter(str(base / "hp")) as w:
         w.add_hparams({"lr": 0.1, "opt": "adam"}, {"hparam/acc": 0.5}, run_name="session")
-    meta = scalar_metadata.create_summary_metadata(display_name="", description="")
-    writer = EventFileWriter(str(base / "tf2"))
-    for step in range(40):
-        value = summary_pb2.Summary.Value(tag="tf2/loss", tensor=tensor_util.make_tensor_proto(np.float32(step / 4)))
-        if step == 0:
-            value.metadata.CopyFrom(meta)
-        writer.add_event(
-            event_pb2.Event(wall_time=1000.0 + step, step=step, summary=summary_pb2.Summary(value=[value]))
-        )
-    writer.close()
+    write_tensorboard_tensor_scalars(base / "tf2", "tf2/loss", [np.float32(step / 4) for step in range(40)])
     with SummaryWriter(str(base / "periodic"), max_queue=1000) as w:
         for step in range(1500):
             for tag in ("a", "bb", "ccc"):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import write_tensorboard_tensor_scalars
 
 from attn_widget.tensorboard import ReaderCache, list_runs, read_scalars
 
@@ -27,9 +28,7 @@ def _torch_run(path: Path, steps: range, tags=("loss",), scale=1.0, new_style=Fa
 @pytest.fixture(scope="module")
 def logdir(tmp_path_factory) -> Path:
     from tensorboard.compat.proto import event_pb2, summary_pb2
-    from tensorboard.plugins.scalar import metadata as scalar_metadata
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
-    from tensorboard.util import tensor_util
     from torch.utils.tensorboard import SummaryWriter
 
     root = tmp_path_factory.mktemp("varied")
@@ -49,16 +48,7 @@ def logdir(tmp_path_factory) -> Path:
             w.add_scalar("train/loss", 1 / (step + 1), step)
             w.add_scalars("loss", {"train": step / 10, "val": step / 5}, step)
         w.add_hparams({"lr": 0.01, "optimizer": "adam"}, {"hparam/accuracy": 0.75}, run_name="session")
-    meta = scalar_metadata.create_summary_metadata(display_name="", description="")
-    writer = EventFileWriter(str(root / "tf2"))
-    for step in range(15):
-        value = summary_pb2.Summary.Value(tag="tf2/loss", tensor=tensor_util.make_tensor_proto(np.float64(step / 3)))
-        if step == 0:
-            value.metadata.CopyFrom(meta)
-        writer.add_event(
-            event_pb2.Event(wall_time=1000.0 + step, step=step, summary=summary_pb2.Summary(value=[value]))
-        )
-    writer.close()
+    write_tensorboard_tensor_scalars(root / "tf2", "tf2/loss", [np.float64(step / 3) for step in range(15)])
     # TensorBoard's own hparams API (summary_v2, no TensorFlow needed for the protos): the experiment
     # config, one session's values of every kind, and its metric as a scalar
     from tensorboard.plugins.hparams import summary_v2 as hp

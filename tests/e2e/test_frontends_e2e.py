@@ -48,6 +48,15 @@ def deselect_head_and_see_python_answer(page) -> None:
     expect(page.locator(".attn-widget .aw-layer").first).to_have_value("2", timeout=15_000)
 
 
+def run_widget_and_round_trip(page) -> None:
+    """Run the widget cell (cell 0): painted; a head deselected in the browser reaches Python (cell 1)."""
+    run_cell(page, 0)
+    page.locator(HEAD).wait_for(state="visible")
+    assert painted(page) > 300
+    deselect_head_and_see_python_answer(page)
+    assert "STATE 2 [0, 2, 3]" in run_cell(page, 1)
+
+
 def test_jupyterlab(lab, page):
     """JupyterLab 4: painted, a Python round trip, and anywidget's module shape (no deprecation warning).
     A page reloaded while the kernel runs shows the live views again (this one and an ipywidgets slider),
@@ -56,11 +65,7 @@ def test_jupyterlab(lab, page):
     cell = WIDGET + ROUND_TRIP + "import ipywidgets\ndisplay(ipywidgets.IntSlider(description='other'))\na"
     write_notebook(lab, "frontend_lab.ipynb", [cell, "print('STATE', a.layer, a.heads)"])
     open_notebook(page, lab, "frontend_lab.ipynb")
-    run_cell(page, 0)
-    page.locator(HEAD).wait_for(state="visible")
-    assert painted(page) > 300
-    deselect_head_and_see_python_answer(page)
-    assert "STATE 2 [0, 2, 3]" in run_cell(page, 1)
+    run_widget_and_round_trip(page)
     assert warnings == []
 
     save_notebook(page)
@@ -92,11 +97,7 @@ def test_notebook7_widget_and_runs(lab, page):
     write_notebook(lab, "frontend_nb7.ipynb", [WIDGET + ROUND_TRIP + "a", "print('STATE', a.layer, a.heads)"])
     warnings = anywidget_warnings(page)
     open_notebook7(page, lab, "frontend_nb7.ipynb")
-    run_cell(page, 0)
-    page.locator(HEAD).wait_for(state="visible")
-    assert painted(page) > 300
-    deselect_head_and_see_python_answer(page)
-    assert "STATE 2 [0, 2, 3]" in run_cell(page, 1)
+    run_widget_and_round_trip(page)
     assert warnings == []
 
     page.evaluate("() => window.jupyterapp.commands.execute('attn-widget:open-runs')")
