@@ -23,9 +23,9 @@ usual sources and are never sent or logged. Paths that resolve
 outside a root get 400 when the request says so (``..``, an absolute path, a null byte) and 404 when a
 symlink leads there, as missing ones do, before anything is read. Listings run in a one-thread pool and scalar reads in a pool of one thread
 per CPU (at least 2), JSON encoded there too; event files read from scratch are decoded in worker
-processes (``read_processes``, :mod:`attn_widget.tensorboard._workers`). So the event loop and
-the interpreter lock stay free and a listing never waits behind many cold reads; a listing younger than ``listing_max_age`` (1 s) is answered again
-at once. Downsampled answers are cached per (run, tag, max_points) until a file of the run
+processes (``read_processes``, :mod:`attn_widget.tensorboard._workers`), as are big
+downsampling jobs. So the event loop and the interpreter lock stay free and a listing never waits
+behind many cold reads; a listing younger than ``listing_max_age`` (1 s) is answered again at once. Downsampled answers are cached per (run, tag, max_points) until a file of the run
 changes. Nothing from TensorBoard is ever imported.
 """
 
